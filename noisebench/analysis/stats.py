@@ -1,0 +1,793 @@
+"""Paired statistics for CE vs CE+SCL on the tidy results table.
+
+The unit of analysis is a *cell*: one ``(task, model, n_train, noise_family,
+temperature)`` setting together with one CE+SCL hyper-parameter pair
+``(lam, tau)``.  The CE runs of the same ``(task, model, n_train,
+noise_family, temperature)`` are the baseline shared by every ``(lam, tau)``
+variant of that setting.  A CE run and a CE+SCL run form a *pair* when they
+share ``(data_seed, noise_seed, train_seed)``: same training subset, same
+noisy labels, same initialisation and data order.  Pairing removes the
+seed-to-seed variance that both methods share, so every test here is a test
+on the per-seed differences ``treatment - baseline``.
+
+Runs without a partner are never dropped silently: they are listed in
+:class:`PairedCell` and counted in :func:`compare_methods`.
+
+Conventions
+-----------
+* ``temperature`` is NaN for clean cells (``noise_family == "none"``) and
+  ``tau`` is NaN for CE runs.  NaN keys are treated as equal to each other
+  when grouping (never dropped).
+* Metrics are fractions in ``[0, 1]``; differences are on the same scale
+  (multiply by 100 for percentage points).
+* All randomness (bootstrap, randomised permutation test) is seeded through
+  ``random_state``, so results are reproducible.
+* Rows are assumed to be unique per (cell, method, seed triple).  A duplicate
+  makes the pairing ambiguous (typically: the table mixes several learning
+  rates / batch sizes / epoch budgets in one cell) and raises ``ValueError``;
+  filter the table to one training configuration first.
+
+This module depends only on NumPy, pandas, SciPy and statsmodels; it must not
+import the training code or the CLI.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+__all__ = [
+    "BASE_KEYS",
+    "CELL_KEYS",
+    "SEED_KEYS",
+    "MAX_EXACT_SIGNFLIP_PAIRS",
+    "MIN_PAIRS_WILCOXON",
+    "CONSTANT_DIFF_ATOL",
+    "PairedCell",
+    "PairedResult",
+    "paired_cells",
+    "paired_test",
+    "holm",
+    "compare_methods",
+    "seed_summary",
+    "top_k_by_dev",
+    "format_p",
+]
+
+#: Keys of a setting; the baseline (CE) runs are grouped by these alone.
+BASE_KEYS: tuple[str, ...] = ("task", "model", "n_train", "noise_family", "temperature")
+#: Keys of a cell: a setting plus the CE+SCL hyper-parameters.
+CELL_KEYS: tuple[str, ...] = BASE_KEYS + ("lam", "tau")
+#: A CE run and a CE+SCL run are paired when all of these agree.
+SEED_KEYS: tuple[str, ...] = ("data_seed", "noise_seed", "train_seed")
+
+#: Up to this many pairs the sign-flip test enumerates all 2**n sign vectors
+#: (2**16 = 65 536 permutations); beyond it a seeded random sample is used.
+MAX_EXACT_SIGNFLIP_PAIRS: int = 16
+#: The Wilcoxon signed-rank test is only run from this many pairs on.  With n
+#: pairs the smallest attainable exact two-sided p-value is 2 / 2**n, i.e.
+#: 0.0625 for n = 5 and 0.03125 for n = 6: below 6 pairs the test can never
+#: reject at the 5 % level, so it is reported as "n/a" instead.
+MIN_PAIRS_WILCOXON: int = 6
+#: Paired differences whose spread (max - min) is at most this are treated as
+#: identical.  Accuracies are multiples of 1/N_test, so genuine spreads are
+#: far larger; a spread below 1e-12 is floating-point round-off (in binary,
+#: 0.6 - 0.5 != 0.7 - 0.6), which would otherwise make the t statistic
+#: explode to +-inf with p == 0.
+CONSTANT_DIFF_ATOL: float = 1e-12
+
+
+# --------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------
+
+
+def _require_columns(table: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
+    """Raise ``ValueError`` naming every column of ``columns`` missing from ``table``."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{where}: expected a pandas DataFrame, got {type(table).__name__}")
+    missing = sorted({c for c in columns if c not in table.columns})
+    if missing:
+        raise ValueError(
+            f"{where}: results table is missing required column(s): {', '.join(missing)}"
+        )
+
+
+def _require_finite(table: pd.DataFrame, column: str, *, where: str) -> None:
+    """Raise ``ValueError`` naming the runs whose ``column`` is NaN/missing."""
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = table.loc[values.isna(), "run_id"].tolist()
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (" ..." if len(bad) > 10 else "")
+        raise ValueError(f"{where}: column {column!r} is missing/NaN for run(s): {shown}")
+
+
+def _isnan(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, (float, np.floating)) and math.isnan(value)
+
+
+def _scalar(value: Any) -> Any:
+    """NumPy scalar -> Python scalar; None/NA -> float NaN."""
+    if value is None or value is pd.NA:
+        return float("nan")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _hashable(values: Iterable[Any]) -> tuple:
+    """Dict key in which every NaN becomes ``None`` (NaN != NaN breaks look-ups)."""
+    return tuple(None if _isnan(v) else _scalar(v) for v in values)
+
+
+def _sort_key(values: tuple) -> tuple:
+    """Order keys deterministically, None (NaN) first within a position."""
+    return tuple((v is not None, v if v is not None else 0) for v in values)
+
+
+def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> dict[tuple, pd.DataFrame]:
+    """Group ``frame`` by ``keys`` keeping NaN keys; map hashable key -> sub-frame."""
+    if frame.empty:
+        return {}
+    out: dict[tuple, pd.DataFrame] = {}
+    for key, group in frame.groupby(list(keys), dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        out[_hashable(key)] = group
+    return out
+
+
+def _std(values: np.ndarray) -> float:
+    """Sample standard deviation (ddof=1); NaN for fewer than 2 values."""
+    return float(np.std(values, ddof=1)) if len(values) >= 2 else float("nan")
+
+
+# --------------------------------------------------------------------------
+# pairing
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PairedCell:
+    """Baseline and treatment runs of one cell, matched by seed triple.
+
+    Attributes
+    ----------
+    task, model, n_train, noise_family, temperature, lam, tau
+        The cell key.  ``temperature`` is NaN for clean cells; ``lam``/``tau``
+        are NaN for a setting that has baseline runs only.
+    metric
+        Name of the compared column.
+    seeds
+        ``(data_seed, noise_seed, train_seed)`` of each pair, sorted.
+    baseline, treatment
+        Metric values of the paired runs, aligned with ``seeds``.
+    baseline_run_ids, treatment_run_ids
+        ``run_id`` of each paired run, aligned with ``seeds``.
+    unpaired_baseline, unpaired_treatment
+        ``run_id`` of the runs of each side without a partner.
+    """
+
+    task: Any
+    model: Any
+    n_train: Any
+    noise_family: Any
+    temperature: float
+    lam: float
+    tau: float
+    metric: str
+    seeds: tuple[tuple[Any, ...], ...]
+    baseline: np.ndarray
+    treatment: np.ndarray
+    baseline_run_ids: tuple[Any, ...]
+    treatment_run_ids: tuple[Any, ...]
+    unpaired_baseline: tuple[Any, ...]
+    unpaired_treatment: tuple[Any, ...]
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of matched (baseline, treatment) pairs."""
+        return len(self.seeds)
+
+    @property
+    def differences(self) -> np.ndarray:
+        """Per-pair ``treatment - baseline``."""
+        return self.treatment - self.baseline
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """The cell key as a ``{column: value}`` dict (order of :data:`CELL_KEYS`)."""
+        return {k: getattr(self, k) for k in CELL_KEYS}
+
+
+def _seed_map(group: pd.DataFrame, *, where: str) -> dict[tuple, pd.Series]:
+    """Map seed triple -> row, raising on duplicate seed triples."""
+    out: dict[tuple, pd.Series] = {}
+    duplicates: list[Any] = []
+    for _, row in group.iterrows():
+        seed = _hashable(row[k] for k in SEED_KEYS)
+        if seed in out:
+            duplicates.extend([out[seed]["run_id"], row["run_id"]])
+        out[seed] = row
+    if duplicates:
+        raise ValueError(
+            f"{where}: several runs share one (data_seed, noise_seed, train_seed) in one cell, "
+            f"so pairing is ambiguous (filter the table to one training configuration): "
+            f"{', '.join(map(str, dict.fromkeys(duplicates)))}"
+        )
+    return out
+
+
+def _pair(
+    base_key: tuple,
+    lam: float,
+    tau: float,
+    base: pd.DataFrame | None,
+    treat: pd.DataFrame | None,
+    metric: str,
+) -> PairedCell:
+    where = f"paired_cells(cell={base_key + (lam, tau)})"
+    base_rows = _seed_map(base, where=where) if base is not None else {}
+    treat_rows = _seed_map(treat, where=where) if treat is not None else {}
+    common = sorted(set(base_rows) & set(treat_rows), key=_sort_key)
+    only_base = sorted(set(base_rows) - set(treat_rows), key=_sort_key)
+    only_treat = sorted(set(treat_rows) - set(base_rows), key=_sort_key)
+    task, model, n_train, noise_family, temperature = (
+        float("nan") if v is None else v for v in base_key
+    )
+    return PairedCell(
+        task=task,
+        model=model,
+        n_train=n_train,
+        noise_family=noise_family,
+        temperature=temperature,
+        lam=float(lam),
+        tau=float(tau),
+        metric=metric,
+        seeds=tuple(common),
+        baseline=np.array([float(base_rows[s][metric]) for s in common], dtype=float),
+        treatment=np.array([float(treat_rows[s][metric]) for s in common], dtype=float),
+        baseline_run_ids=tuple(_scalar(base_rows[s]["run_id"]) for s in common),
+        treatment_run_ids=tuple(_scalar(treat_rows[s]["run_id"]) for s in common),
+        unpaired_baseline=tuple(_scalar(base_rows[s]["run_id"]) for s in only_base),
+        unpaired_treatment=tuple(_scalar(treat_rows[s]["run_id"]) for s in only_treat),
+    )
+
+
+def paired_cells(
+    table: pd.DataFrame,
+    *,
+    metric: str = "test_accuracy",
+    baseline: str = "ce",
+    treatment: str = "ce-scl",
+) -> list[PairedCell]:
+    """Split the results table into cells and pair runs by seed triple.
+
+    Parameters
+    ----------
+    table
+        Tidy results table, one row per finished run.  Needs the columns
+        ``run_id``, ``method``, :data:`CELL_KEYS`, :data:`SEED_KEYS` and
+        ``metric``.
+    metric
+        Column compared between the methods (must be non-NaN on every
+        baseline/treatment row).
+    baseline, treatment
+        Values of ``method`` for the two sides; rows with other methods are
+        ignored.
+
+    Returns
+    -------
+    list of PairedCell
+        One entry per treatment ``(lam, tau)`` variant of each setting, each
+        paired against the setting's baseline runs (the baseline's own
+        ``lam``/``tau`` are ignored).  A setting with baseline runs only yields
+        one cell with ``lam = tau = NaN`` and ``n_pairs = 0``; a treatment
+        variant without baseline runs yields ``n_pairs = 0`` as well.  Cells
+        are sorted by key (NaN first).
+
+    Raises
+    ------
+    ValueError
+        If columns are missing, the metric is NaN on a compared row, or two
+        runs of one side of one cell share a seed triple.
+    """
+    where = "paired_cells"
+    _require_columns(table, ("run_id", "method", metric) + CELL_KEYS + SEED_KEYS, where=where)
+    rows = table[table["method"].isin([baseline, treatment])]
+    _require_finite(rows, metric, where=where)
+
+    base_groups = _groups(rows[rows["method"] == baseline], BASE_KEYS)
+    treat_groups = _groups(rows[rows["method"] == treatment], CELL_KEYS)
+
+    cells: list[PairedCell] = []
+    used_base: set[tuple] = set()
+    for cell_key, treat in treat_groups.items():
+        base_key = cell_key[: len(BASE_KEYS)]
+        lam, tau = (float("nan") if v is None else v for v in cell_key[len(BASE_KEYS):])
+        used_base.add(base_key)
+        cells.append(_pair(base_key, lam, tau, base_groups.get(base_key), treat, metric))
+    for base_key, base in base_groups.items():
+        if base_key not in used_base:
+            cells.append(_pair(base_key, float("nan"), float("nan"), base, None, metric))
+    cells.sort(key=lambda c: _sort_key(_hashable(c.key.values())))
+    return cells
+
+
+# --------------------------------------------------------------------------
+# paired tests
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Outcome of :func:`paired_test` (differences are ``treatment - baseline``).
+
+    Attributes
+    ----------
+    n_pairs
+        Number of pairs.
+    mean_baseline, mean_treatment, mean_difference
+        Means over the pairs (NaN when ``n_pairs == 0``).
+    ci_low, ci_high
+        Bootstrap confidence interval of the mean difference (NaN when
+        ``n_pairs < 2``).
+    ci_method
+        ``"BCa"``, ``"percentile"`` (BCa undefined, see ``notes``) or ``None``.
+    confidence
+        Confidence level of the interval.
+    p_ttest
+        Two-sided paired t-test p-value; NaN when ``n_pairs < 2`` or when all
+        differences are identical (zero variance: t is undefined).
+    p_signflip
+        Two-sided sign-flip permutation p-value of the mean difference.
+    signflip_exact
+        True when all 2**n sign vectors were enumerated, False when sampled,
+        None when not computed.
+    p_wilcoxon
+        Two-sided Wilcoxon signed-rank p-value, None when
+        ``n_pairs < MIN_PAIRS_WILCOXON``.
+    notes
+        Human-readable reasons for every NaN/None/fallback above.
+    """
+
+    n_pairs: int
+    mean_baseline: float
+    mean_treatment: float
+    mean_difference: float
+    ci_low: float
+    ci_high: float
+    ci_method: str | None
+    confidence: float
+    p_ttest: float
+    p_signflip: float
+    signflip_exact: bool | None
+    p_wilcoxon: float | None
+    notes: tuple[str, ...] = field(default=())
+
+
+def _mean_stat(d: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(d, axis=axis)
+
+
+def _bootstrap_ci(
+    diff: np.ndarray, *, confidence: float, n_resamples: int, random_state: int, constant: bool
+) -> tuple[float, float, str, list[str]]:
+    notes: list[str] = []
+    kwargs = dict(confidence_level=confidence, n_resamples=n_resamples, random_state=random_state)
+    if len(diff) >= 3 and not constant:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ci = stats.bootstrap((diff,), np.mean, method="BCa", **kwargs).confidence_interval
+        low, high = float(ci.low), float(ci.high)
+        if np.isfinite(low) and np.isfinite(high) and low <= high:
+            return low, high, "BCa", notes
+        notes.append("BCa interval degenerate (NaN); percentile bootstrap used")
+    elif constant:
+        notes.append("all differences identical: BCa undefined, percentile bootstrap used")
+    else:
+        notes.append("fewer than 3 pairs: BCa unreliable, percentile bootstrap used")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.bootstrap((diff,), np.mean, method="percentile", **kwargs).confidence_interval
+    return float(ci.low), float(ci.high), "percentile", notes
+
+
+def paired_test(
+    baseline: np.ndarray,
+    treatment: np.ndarray,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    random_state: int = 0,
+    max_exact_pairs: int = MAX_EXACT_SIGNFLIP_PAIRS,
+) -> PairedResult:
+    """Compare two aligned samples of paired runs.
+
+    Assumptions: ``baseline[i]`` and ``treatment[i]`` come from the same seed
+    triple, and the pairs are independent of each other.  The t-test further
+    assumes roughly normal differences; the sign-flip test only assumes the
+    differences are symmetric about 0 under the null (exchangeable signs); the
+    Wilcoxon test assumes symmetric differences and tests their median.
+
+    Computed quantities:
+
+    * mean difference ``mean(treatment - baseline)``;
+    * ``scipy.stats.bootstrap((diff,), np.mean, method="BCa")`` interval,
+      falling back to ``method="percentile"`` when BCa is undefined (fewer than
+      3 pairs, all differences identical, or a NaN result); ``ci_method``
+      records which was used;
+    * ``scipy.stats.ttest_rel(treatment, baseline)`` p-value, reported as NaN
+      when all differences are identical (zero variance makes t undefined;
+      SciPy would return ``p = 0`` or NaN depending on round-off);
+    * sign-flip permutation p-value of the mean difference via
+      ``scipy.stats.permutation_test(..., permutation_type="samples")``:
+      exact (all 2**n sign vectors) for ``n <= max_exact_pairs``, otherwise
+      ``n_resamples`` random sign vectors seeded by ``random_state``;
+    * ``scipy.stats.wilcoxon(treatment, baseline)`` p-value only for
+      ``n >= MIN_PAIRS_WILCOXON`` (6): with fewer pairs its smallest
+      attainable two-sided p-value exceeds 0.05, so it is None ("n/a").
+
+    With fewer than 2 pairs no interval or test is computed (NaN/None, see
+    ``notes``); this is not an error.
+
+    Parameters
+    ----------
+    baseline, treatment
+        1-D arrays of equal length with finite values.
+    confidence
+        Confidence level of the bootstrap interval, in (0, 1).
+    n_resamples
+        Bootstrap resamples, and sign vectors for the non-exact sign-flip test.
+    random_state
+        Seed for the bootstrap and the sampled sign-flip test.
+    max_exact_pairs
+        Largest number of pairs for which the sign-flip test is exact.
+
+    Returns
+    -------
+    PairedResult
+    """
+    b = np.asarray(baseline, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    if b.ndim != 1 or t.ndim != 1 or b.shape != t.shape:
+        raise ValueError(
+            f"paired_test: baseline and treatment must be 1-D of equal length, got shapes "
+            f"{b.shape} and {t.shape}"
+        )
+    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(t))):
+        raise ValueError("paired_test: baseline and treatment must be finite (no NaN/inf)")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"paired_test: confidence must be in (0, 1), got {confidence}")
+
+    n = int(b.size)
+    nan = float("nan")
+    notes: list[str] = []
+    if n == 0:
+        return PairedResult(0, nan, nan, nan, nan, nan, None, confidence, nan, nan, None, None,
+                            ("no pairs: nothing to compare",))
+    diff = t - b
+    means = (float(np.mean(b)), float(np.mean(t)), float(np.mean(diff)))
+    if n < 2:
+        return PairedResult(n, *means, nan, nan, None, confidence, nan, nan, None, None,
+                            ("fewer than 2 pairs: no interval or test",))
+
+    constant = float(np.ptp(diff)) <= CONSTANT_DIFF_ATOL
+
+    ci_low, ci_high, ci_method, ci_notes = _bootstrap_ci(
+        diff, confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+        constant=constant,
+    )
+    notes.extend(ci_notes)
+
+    if constant:
+        p_ttest = nan
+        notes.append("t-test undefined: all paired differences identical (zero variance)")
+    else:
+        p_ttest = float(stats.ttest_rel(t, b).pvalue)
+
+    exact = n <= max_exact_pairs
+    perm = stats.permutation_test(
+        (diff,),
+        statistic=lambda d, axis: np.mean(d, axis=axis),
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=np.inf if exact else n_resamples,
+        alternative="two-sided",
+        **({} if exact else {"random_state": random_state}),
+    )
+    p_signflip = float(perm.pvalue)
+    if not exact:
+        notes.append(f"sign-flip p from {n_resamples} random sign vectors (not exact)")
+
+    if n >= MIN_PAIRS_WILCOXON:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            p_wilcoxon: float | None = float(stats.wilcoxon(t, b).pvalue)
+    else:
+        p_wilcoxon = None
+        notes.append(
+            f"wilcoxon n/a: with {n} < {MIN_PAIRS_WILCOXON} pairs its smallest two-sided p "
+            f"exceeds 0.05"
+        )
+    if exact and 2.0 / 2**n > 0.05:
+        notes.append(f"exact sign-flip p cannot fall below 2/2**{n} = {2.0 / 2**n:.4g}")
+
+    return PairedResult(
+        n_pairs=n,
+        mean_baseline=means[0],
+        mean_treatment=means[1],
+        mean_difference=means[2],
+        ci_low=ci_low,
+        ci_high=ci_high,
+        ci_method=ci_method,
+        confidence=confidence,
+        p_ttest=p_ttest,
+        p_signflip=p_signflip,
+        signflip_exact=exact,
+        p_wilcoxon=p_wilcoxon,
+        notes=tuple(notes),
+    )
+
+
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values, ignoring NaN entries.
+
+    Uses ``statsmodels.stats.multitest.multipletests(method="holm")`` on the
+    finite entries only; NaN (or None) entries, i.e. untested cells, stay NaN
+    and do not count towards the family size.  Holm controls the family-wise
+    error rate under arbitrary dependence between the tests.
+
+    Parameters
+    ----------
+    p_values
+        1-D p-values in [0, 1]; NaN/None allowed.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, same length and order as the input.
+    """
+    p = np.asarray(p_values, dtype=float).reshape(-1)
+    finite = ~np.isnan(p)
+    if np.any((p[finite] < 0) | (p[finite] > 1)):
+        raise ValueError("holm: p-values must lie in [0, 1]")
+    out = np.full(p.shape, np.nan)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="holm")[1]
+    return out
+
+
+# --------------------------------------------------------------------------
+# the comparison table
+# --------------------------------------------------------------------------
+
+_COMPARE_COLUMNS: tuple[str, ...] = CELL_KEYS + (
+    "n_pairs",
+    "n_unpaired_baseline",
+    "n_unpaired_treatment",
+    "mean_ce",
+    "mean_scl",
+    "mean_diff",
+    "ci_low",
+    "ci_high",
+    "ci_method",
+    "p_ttest",
+    "p_signflip",
+    "signflip_exact",
+    "p_wilcoxon",
+    "p_holm",
+    "holm_family_size",
+    "significant",
+    "notes",
+)
+
+
+def compare_methods(
+    table: pd.DataFrame,
+    *,
+    metric: str = "test_accuracy",
+    family_by: Sequence[str] = ("task", "model", "n_train", "noise_family", "lam", "tau"),
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    random_state: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Paired CE vs CE+SCL comparison, one row per cell.
+
+    Every cell of :func:`paired_cells` appears, including cells with a single
+    method (``n_pairs = 0``) and cells with one pair (tests NaN).  Means,
+    interval and tests use the paired runs only, so that
+    ``mean_diff == mean_scl - mean_ce``; unpaired runs are counted in
+    ``n_unpaired_baseline`` / ``n_unpaired_treatment`` (use
+    :func:`seed_summary` for all-run means).
+
+    Multiple comparisons: Holm's step-down correction (:func:`holm`) is
+    applied to the **sign-flip** p-values within each family of cells that
+    share the ``family_by`` keys; with the default that is all temperatures of
+    one (task, model, n_train, noise_family, lam, tau).  The sign-flip test is
+    the one used because it is exact for the small seed counts used here and
+    does not assume normal differences (the t-test p-values are reported
+    alongside, unadjusted).  Cells without a p-value (``n_pairs < 2``) are left
+    out of the family.
+
+    Parameters
+    ----------
+    table
+        Tidy results table (see :func:`paired_cells` for the required columns).
+    metric
+        Compared column.
+    family_by
+        Subset of :data:`CELL_KEYS` defining a Holm family.
+    confidence, n_resamples, random_state
+        Passed to :func:`paired_test` (same seed for every cell).
+    alpha
+        Level for the ``significant`` column (``p_holm < alpha``; False when
+        ``p_holm`` is NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: the cell keys, ``n_pairs``, ``n_unpaired_baseline``,
+        ``n_unpaired_treatment``, ``mean_ce``, ``mean_scl``, ``mean_diff``,
+        ``ci_low``, ``ci_high``, ``ci_method``, ``p_ttest``, ``p_signflip``,
+        ``signflip_exact``, ``p_wilcoxon`` (NaN = not run, render with
+        :func:`format_p`), ``p_holm``, ``holm_family_size``, ``significant``,
+        ``notes``.  ``attrs["metric"]`` holds the metric name.
+    """
+    family_by = tuple(family_by)
+    unknown = [k for k in family_by if k not in CELL_KEYS]
+    if unknown:
+        raise ValueError(f"compare_methods: family_by must be cell keys {CELL_KEYS}, got {unknown}")
+
+    rows: list[dict[str, Any]] = []
+    for cell in paired_cells(table, metric=metric):
+        res = paired_test(
+            cell.baseline, cell.treatment,
+            confidence=confidence, n_resamples=n_resamples, random_state=random_state,
+        )
+        rows.append({
+            **cell.key,
+            "n_pairs": cell.n_pairs,
+            "n_unpaired_baseline": len(cell.unpaired_baseline),
+            "n_unpaired_treatment": len(cell.unpaired_treatment),
+            "mean_ce": res.mean_baseline,
+            "mean_scl": res.mean_treatment,
+            "mean_diff": res.mean_difference,
+            "ci_low": res.ci_low,
+            "ci_high": res.ci_high,
+            "ci_method": res.ci_method,
+            "p_ttest": res.p_ttest,
+            "p_signflip": res.p_signflip,
+            "signflip_exact": res.signflip_exact,
+            "p_wilcoxon": float("nan") if res.p_wilcoxon is None else res.p_wilcoxon,
+            "notes": "; ".join(res.notes),
+        })
+
+    out = pd.DataFrame(rows, columns=[c for c in _COMPARE_COLUMNS if c not in
+                                      ("p_holm", "holm_family_size", "significant")])
+    out["p_holm"] = np.nan
+    out["holm_family_size"] = 0
+    families: dict[tuple, list[int]] = {}
+    for i, row in enumerate(out.itertuples(index=False)):
+        families.setdefault(_hashable(getattr(row, k) for k in family_by), []).append(i)
+    for idx in families.values():
+        p = out["p_signflip"].to_numpy(dtype=float)[idx]
+        out.loc[out.index[idx], "p_holm"] = holm(p)
+        out.loc[out.index[idx], "holm_family_size"] = int(np.sum(~np.isnan(p)))
+    out["significant"] = (out["p_holm"] < alpha).fillna(False).astype(bool)
+    out = out[list(_COMPARE_COLUMNS)]
+    out.attrs["metric"] = metric
+    return out
+
+
+# --------------------------------------------------------------------------
+# descriptive summaries (the paper's reporting rule next to the plain one)
+# --------------------------------------------------------------------------
+
+
+def seed_summary(table: pd.DataFrame, *, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Plain mean ± std of ``metric`` over all runs of each (cell, method).
+
+    Groups by :data:`CELL_KEYS` plus ``method`` (NaN keys kept: CE rows have
+    ``tau = NaN``, clean cells ``temperature = NaN``).  ``std_all`` is the
+    sample standard deviation (ddof=1), NaN for a single run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cell keys, ``method``, ``n_all``, ``mean_all``, ``std_all``.
+    """
+    where = "seed_summary"
+    keys = CELL_KEYS + ("method",)
+    _require_columns(table, ("run_id", metric) + keys, where=where)
+    _require_finite(table, metric, where=where)
+    rows = []
+    for key, group in sorted(_groups(table, keys).items(), key=lambda kv: _sort_key(kv[0])):
+        values = group[metric].to_numpy(dtype=float)
+        rows.append({
+            **{k: (float("nan") if v is None else v) for k, v in zip(keys, key)},
+            "n_all": len(values),
+            "mean_all": float(np.mean(values)),
+            "std_all": _std(values),
+        })
+    return pd.DataFrame(rows, columns=list(keys) + ["n_all", "mean_all", "std_all"])
+
+
+def top_k_by_dev(
+    table: pd.DataFrame,
+    *,
+    k: int = 3,
+    metric: str = "test_accuracy",
+    by: str = "dev_accuracy",
+) -> pd.DataFrame:
+    """The paper's reporting rule next to the plain all-seed summary.
+
+    Gunel et al. report, per (cell, method), the mean ± std of the test metric
+    over the ``k = 3`` runs with the highest dev accuracy.  Here the candidate
+    runs are all runs of the (cell, method) group (every seed and any other
+    configuration in the table); ranking is by ``by`` descending with ties
+    broken by ``run_id`` ascending, so the selection is deterministic.  The
+    paper does not say which standard deviation it reports; the sample
+    standard deviation (ddof=1) is used.  A group with fewer than ``k`` runs
+    uses all of them (``n_top{k}`` says how many).
+
+    This rule selects on a noisy dev score and so is optimistic; it is given
+    for comparison with the published numbers, next to the plain summary of
+    :func:`seed_summary`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cell keys, ``method``, ``n_all``, ``mean_all``, ``std_all``,
+        ``n_top{k}``, ``mean_top{k}``, ``std_top{k}``, ``top{k}_run_ids``
+        (comma-separated, in rank order).
+    """
+    where = "top_k_by_dev"
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"{where}: k must be a positive integer, got {k!r}")
+    keys = CELL_KEYS + ("method",)
+    _require_columns(table, ("run_id", metric, by) + keys, where=where)
+    _require_finite(table, metric, where=where)
+    _require_finite(table, by, where=where)
+    summary = seed_summary(table, metric=metric)
+    top = []
+    for key, group in sorted(_groups(table, keys).items(), key=lambda kv: _sort_key(kv[0])):
+        chosen = group.sort_values([by, "run_id"], ascending=[False, True], kind="mergesort")
+        chosen = chosen.head(int(k))
+        values = chosen[metric].to_numpy(dtype=float)
+        top.append({
+            "_key": key,
+            f"n_top{k}": len(values),
+            f"mean_top{k}": float(np.mean(values)),
+            f"std_top{k}": _std(values),
+            f"top{k}_run_ids": ",".join(map(str, chosen["run_id"].tolist())),
+        })
+    top_frame = pd.DataFrame(top)
+    summary_keys = [_hashable(r) for r in summary[list(keys)].itertuples(index=False)]
+    by_key = {r["_key"]: r for r in top}
+    extra = pd.DataFrame([{c: v for c, v in by_key[sk].items() if c != "_key"}
+                          for sk in summary_keys],
+                         columns=[c for c in top_frame.columns if c != "_key"])
+    return pd.concat([summary.reset_index(drop=True), extra], axis=1)
+
+
+def format_p(p: float | None, *, digits: int = 3) -> str:
+    """Render a p-value: ``"n/a"`` for None/NaN (not computed), ``"<0.001"`` style floor."""
+    if p is None or _isnan(p):
+        return "n/a"
+    floor = 10.0 ** (-digits)
+    if p < floor:
+        return f"<{floor:.{digits}f}"
+    return f"{p:.{digits}f}"
