@@ -93,6 +93,17 @@ def build_meta(task: TaskData, spec: NoiseSpec, labels: pd.DataFrame, weak: Weak
     return meta
 
 
+_WEAK_CACHE: dict[str, WeakModel] = {}
+
+
+def weak_model_for(task: TaskData) -> WeakModel:
+    """The task's weak model, fitted once per process (keyed by the clean data's hash)."""
+    key = f"{task.name}:{task.source_hash}"
+    if key not in _WEAK_CACHE:
+        _WEAK_CACHE[key] = fit_weak_model(task.weak_train, num_labels=task.num_labels)
+    return _WEAK_CACHE[key]
+
+
 def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Path]:
     """Write one artifact per spec. All specs are validated and all outputs checked before anything is written."""
     for spec in specs:
@@ -100,7 +111,7 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    weak = fit_weak_model(task.weak_train, num_labels=task.num_labels) if any(s.family == "temperature" for s in specs) else None
+    weak = weak_model_for(task) if any(s.family == "temperature" for s in specs) else None
     written = []
     for spec, out_dir in tqdm(list(zip(specs, out_dirs)), desc="relabelling", unit="artifact", disable=not progress):
         labels = make_labels(task, spec, weak)

@@ -1,0 +1,164 @@
+"""Command-line interface: each command is a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from noisebench.errors import NoisebenchError
+
+
+class _Group(click.Group):
+    """Turns expected errors into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (NoisebenchError, FileExistsError) as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """noisebench: how robust is fine-tuning to label noise? CE vs CE+SCL, with paired statistics."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _n_relabel(value: str) -> int | None:
+    if value == "all":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an integer or 'all', got {value!r}") from None
+
+
+@main.command()
+@click.option("--task", required=True, help="Task name, e.g. rt-polarity, sst2.")
+@click.option("--family", type=click.Choice(["temperature", "uniform"]), default="temperature", show_default=True)
+@click.option("--temperature", "temperatures", type=float, multiple=True, help="T of softmax(logits/T); repeat for several.")
+@click.option("--rate", "rates", type=float, multiple=True, help="Noise rate for --family uniform; repeat for several.")
+@click.option("--noise-seed", type=int, default=0, show_default=True)
+@click.option("--data-seed", type=int, default=0, show_default=True, help="Order in which pool examples are relabelled.")
+@click.option("--n-relabel", default="all", show_default=True, help="How many pool examples to relabel (int or 'all').")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder; one artifact per level is made under it.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="GLUE root in the canonical TSV layout.")
+@click.option("--pool-from-dev", is_flag=True, help="Carve the train pool out of dev (for tasks with no train file).")
+def generate(task, family, temperatures, rates, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev) -> None:
+    """Make noisy training sets (noise artifacts) for a task."""
+    from noisebench.data.tasks import get_task_spec, load_task
+    from noisebench.errors import ConfigError
+    from noisebench.noise.generate import NoiseSpec, generate as generate_artifacts
+
+    get_task_spec(task)
+    levels = temperatures if family == "temperature" else rates
+    if not levels:
+        raise ConfigError(f"give at least one --{'temperature' if family == 'temperature' else 'rate'}")
+    specs = [NoiseSpec(family, level, noise_seed, data_seed, _n_relabel(n_relabel)) for level in levels]
+    for spec in specs:  # validate before touching data or disk
+        spec.validate(pool_size=sys.maxsize)
+    prefix = "T" if family == "temperature" else "rate"
+    outs = [out_dir / f"{prefix}{level:g}" for level in levels]
+    data = load_task(task, data_dir=data_dir, pool_from_dev=pool_from_dev)
+    for path in generate_artifacts(data, specs, outs):
+        from noisebench.noise.artifact import read_artifact
+
+        meta = read_artifact(path).meta
+        weak = meta.get("weak_model", {})
+        click.echo(f"{path}\trealised noise {meta['realized_noise_rate']:.3f}" + (f"\tweak dev acc {weak['dev_accuracy']:.3f}" if weak else ""))
+
+
+@main.command()
+@click.option("--task", default="rt-polarity", show_default=True)
+@click.option("--noise", "noise_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Noise artifact directory; omit for clean labels.")
+@click.option("--method", type=click.Choice(["ce", "ce-scl"]), default="ce-scl", show_default=True)
+@click.option("--lam", type=float, default=0.9, show_default=True, help="Weight λ of SCL in (1-λ)·CE + λ·SCL (ce-scl only).")
+@click.option("--tau", type=float, default=0.3, show_default=True, help="SCL temperature τ (ce-scl only).")
+@click.option("--n-train", type=int, default=100, show_default=True)
+@click.option("--data-seed", type=int, default=None, help="Defaults to the artifact's data seed, else 0.")
+@click.option("--train-seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--lr", type=float, default=2e-5, show_default=True)
+@click.option("--max-length", type=int, default=128, show_default=True)
+@click.option("--dev-limit", type=int, default=None, help="Evaluate on the first k dev examples only.")
+@click.option("--test-limit", type=int, default=None, help="Evaluate on the first k test examples only.")
+@click.option("--save-embeddings", is_flag=True, help="Save the test set's [CLS] embeddings (for t-SNE).")
+@click.option("--model", default="all-minilm-l6-v2", show_default=True, help="Offline asset name, local path or hub id.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--pool-from-dev", is_flag=True)
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
+def train(task, noise_dir, method, lam, tau, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir) -> None:
+    """Fine-tune once (CE or CE+SCL) and write a run directory under RESULTS/runs/."""
+    from noisebench.data.tasks import get_task_spec
+    from noisebench.noise.artifact import read_artifact
+    from noisebench.train.config import RunConfig
+    from noisebench.train.rundir import is_done, run_path, write_done
+    from noisebench.train.run import run_training
+
+    get_task_spec(task)
+    noise = {}
+    if noise_dir is not None:
+        meta = read_artifact(noise_dir).meta
+        family = meta["family"]
+        level = next(iter(meta["params"].values()))
+        noise = {"noise_family": family, "noise_seed": meta["seeds"]["noise_seed"], "temperature" if family == "temperature" else "noise_rate": level}
+        data_seed = meta["seeds"]["data_seed"] if data_seed is None else data_seed
+    config = RunConfig(
+        task=task, model=model, n_train=n_train, data_seed=data_seed or 0, method=method,
+        lam=lam if method == "ce-scl" else 0.0, tau=tau if method == "ce-scl" else None, train_seed=train_seed,
+        epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
+        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, **noise,
+    )
+    if is_done(run_path(results_dir, config)):
+        raise FileExistsError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
+    output = run_training(config, noise_dir=noise_dir, data_dir=data_dir)
+    path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
+    m = output.metrics
+    click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
+
+
+@main.command()
+@click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A .png/.pdf file for the headline figure, or a folder for every figure.")
+def plot(results_dir: Path, out: Path) -> None:
+    """Accuracy against noise level, CE vs CE+SCL (mean and 95% interval over seeds)."""
+    from noisebench.analysis.plots import plot_accuracy_vs_noise, plot_all
+    from noisebench.analysis.results import collect_history, collect_table
+    from noisebench.errors import DataError
+
+    table = collect_table(results_dir)
+    if table.empty:
+        raise DataError(f"no finished runs in {results_dir}")
+    if out.suffix.lower() in (".png", ".pdf"):
+        paths = plot_accuracy_vs_noise(table, out.with_suffix(""))
+    else:
+        paths = plot_all(table, collect_history(results_dir), results_dir, out)
+    for path in paths:
+        click.echo(path)
+
+
+@main.command()
+@click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results/demo"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("figures/demo-accuracy-vs-noise.png"), show_default=True)
+def demo(results_dir: Path, out: Path) -> None:
+    """The offline default end to end: generate → train (CE and CE+SCL) → plot. About 12 minutes on 2 CPU cores."""
+    from noisebench.analysis.plots import plot_accuracy_vs_noise
+    from noisebench.analysis.results import collect_table
+    from noisebench.demo import demo_configs
+    from noisebench.grid.runner import run_sequential
+
+    started = time.perf_counter()
+    summary = run_sequential(demo_configs(), results_dir)
+    paths = plot_accuracy_vs_noise(collect_table(results_dir), out.with_suffix(""))
+    click.echo(f"runs: {dict(summary.counts())}; wall time {time.perf_counter() - started:.0f}s")
+    click.echo(f"results table: {results_dir / 'results.parquet'}")
+    click.echo(f"plot: {paths[0]}")
+    if summary.failed:
+        raise click.ClickException(f"{len(summary.failed)} runs failed; see {results_dir}/runs/*/traceback.txt")

@@ -1,0 +1,211 @@
+"""One training run: N (noisy) examples, CE or CE+SCL fine-tuning, model selection on dev, test accuracy."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import transformers
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from noisebench import __version__
+from noisebench.data.sampling import sample_subset
+from noisebench.data.tasks import TaskData, load_task
+from noisebench.errors import DataError
+from noisebench.losses import ce_scl_loss
+from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
+from noisebench.train.config import RunConfig
+from noisebench.train.encoder import fresh_model, load_tokenizer
+
+log = logging.getLogger(__name__)
+EVAL_BATCH_SIZE = 128
+
+
+@dataclass
+class Encoded:
+    """A tokenised split: token id lists (unpadded), labels, and the order that groups similar lengths."""
+
+    features: list[dict[str, list[int]]]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class RunOutput:
+    metrics: dict[str, Any]
+    test_embeddings: np.ndarray | None
+    test_labels: np.ndarray
+
+
+def encode(frame: pd.DataFrame, model: str, max_length: int, is_pair: bool, labels: np.ndarray | None = None) -> Encoded:
+    tokenizer = load_tokenizer(model)
+    pairs = frame["text_pair"].tolist() if is_pair else None
+    enc = tokenizer(frame["text"].tolist(), pairs, truncation=True, max_length=max_length)
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
+    features = [{k: enc[k][i] for k in keys} for i in range(len(frame))]
+    return Encoded(features, frame["label"].to_numpy() if labels is None else labels)
+
+
+def _batch(encoded: Encoded, index: np.ndarray, model: str, device: torch.device) -> dict[str, torch.Tensor]:
+    padded = load_tokenizer(model).pad([encoded.features[i] for i in index], return_tensors="pt")
+    return {k: v.to(device) for k, v in padded.items()}
+
+
+@torch.inference_mode()
+def predict(net: torch.nn.Module, encoded: Encoded, model: str, device: torch.device, *, want_cls: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted labels (and [CLS] embeddings of the last layer) in the split's order."""
+    net.eval()
+    order = np.argsort([len(f["input_ids"]) for f in encoded.features], kind="stable")
+    preds = np.empty(len(encoded), dtype=np.int64)
+    cls = None
+    for start in range(0, len(order), EVAL_BATCH_SIZE):
+        index = order[start : start + EVAL_BATCH_SIZE]
+        out = net(**_batch(encoded, index, model, device), output_hidden_states=want_cls)
+        preds[index] = out.logits.argmax(-1).cpu().numpy()
+        if want_cls:
+            hidden = out.hidden_states[-1][:, 0].float().cpu().numpy()
+            cls = np.empty((len(encoded), hidden.shape[1]), dtype=np.float32) if cls is None else cls
+            cls[index] = hidden
+    return preds, cls
+
+
+def training_labels(config: RunConfig, task: TaskData, subset: pd.DataFrame, noise_dir: Path | None) -> pd.DataFrame:
+    """``id, label_clean, label_noisy, is_corrupted`` for the training subset."""
+    if config.noise_family == "none":
+        if noise_dir is not None:
+            raise DataError("a clean run (noise family none) was given a noise artifact")
+        clean = subset["label"].to_numpy()
+        return pd.DataFrame({"id": subset["id"], "label_clean": clean, "label_noisy": clean, "is_corrupted": False})
+    if noise_dir is None:
+        raise DataError(f"a {config.noise_family} run needs a noise artifact (--noise DIR)")
+    artifact = read_artifact(noise_dir)
+    check_artifact(artifact, config, task)
+    return artifact.noisy_labels_for(subset["id"])
+
+
+def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -> None:
+    """The artifact must come from this task's data and match the config's noise family, level and seeds."""
+    meta = artifact.meta
+    if meta.get("task") != task.name:
+        raise DataError(f"noise artifact {artifact.path} was made for task {meta.get('task')!r}, not {task.name!r}")
+    if meta.get("source_hash") != task.source_hash:
+        raise DataError(f"noise artifact {artifact.path} was made from different {task.name} data (source hash differs)")
+    level = config.temperature if config.noise_family == "temperature" else config.noise_rate
+    expected = {"family": config.noise_family, "level": level, "noise_seed": config.noise_seed, "data_seed": config.data_seed}
+    found = {
+        "family": meta.get("family"),
+        "level": next(iter(meta.get("params", {}).values()), None),
+        "noise_seed": meta.get("seeds", {}).get("noise_seed"),
+        "data_seed": meta.get("seeds", {}).get("data_seed"),
+    }
+    if expected != found:
+        raise DataError(f"noise artifact {artifact.path} has {found}, but the run asks for {expected}")
+
+
+def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, progress: bool = True) -> RunOutput:
+    """Fine-tune once and return metrics (and test [CLS] embeddings when asked)."""
+    started = time.perf_counter()
+    task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
+    subset = sample_subset(task.pool, config.n_train, config.data_seed)
+    labels = training_labels(config, task, subset, noise_dir)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    noisy = labels["label_noisy"].to_numpy()
+    train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
+    dev = encode(task.dev.iloc[: config.dev_limit], config.model, config.max_length, task.is_pair)
+    test = encode(task.test.iloc[: config.test_limit], config.model, config.max_length, task.is_pair)
+    torch.manual_seed(config.train_seed)
+    net = fresh_model(config.model, task.num_labels, config.train_seed).to(device)
+    setup_s = time.perf_counter() - started
+
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    shuffler = torch.Generator().manual_seed(config.train_seed)
+    corrupted = labels["is_corrupted"].to_numpy()
+    clean = labels["label_clean"].to_numpy()
+
+    history: list[dict[str, Any]] = []
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    train_s = eval_s = 0.0
+    bar = tqdm(total=total_steps, desc=f"{config.method} {config.task} N={config.n_train}", unit="step", disable=not progress, leave=False)
+    for epoch in range(1, config.epochs + 1):
+        tick = time.perf_counter()
+        net.train()
+        losses = []
+        for index in torch.randperm(len(train), generator=shuffler).split(config.batch_size):
+            index = index.numpy()
+            batch = _batch(train, index, config.model, device)
+            y = torch.as_tensor(train.labels[index], device=device)
+            out = net(**batch, output_hidden_states=config.lam > 0)
+            features = out.hidden_states[-1][:, 0] if config.lam > 0 else None
+            loss = ce_scl_loss(out.logits, features, y, lam=config.lam, temperature=config.tau or 1.0)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            bar.update(1)
+        tock = time.perf_counter()
+        train_s += tock - tick
+        train_pred, _ = predict(net, train, config.model, device)
+        dev_pred, _ = predict(net, dev, config.model, device)
+        dev_acc = float(np.mean(dev_pred == dev.labels))
+        history.append(epoch_record(epoch, float(np.mean(losses)), dev_acc, train_pred, clean, noisy, corrupted))
+        if best is None or dev_acc > best[0]:
+            best = (dev_acc, epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
+        eval_s += time.perf_counter() - tock
+        bar.set_postfix(dev_acc=f"{dev_acc:.3f}")
+    bar.close()
+
+    tick = time.perf_counter()
+    assert best is not None
+    net.load_state_dict(best[2])
+    test_pred, test_cls = predict(net, test, config.model, device, want_cls=config.save_embeddings)
+    eval_s += time.perf_counter() - tick
+    subset_noise = noise_summary(clean, noisy, task.label_names)
+    metrics = {
+        "test_accuracy": float(np.mean(test_pred == test.labels)),
+        "dev_accuracy": best[0],
+        "best_epoch": best[1],
+        "n_dev": len(dev),
+        "n_test": len(test),
+        "realized_noise_rate": subset_noise["realized_noise_rate"],
+        "transition_matrix": subset_noise["transition_matrix"],
+        "n_corrupted": int(corrupted.sum()),
+        "history": history,
+        "setup_time_s": setup_s,
+        "train_time_s": train_s,
+        "eval_time_s": eval_s,
+        "wall_time_s": time.perf_counter() - started,
+        "device": str(device),
+        "versions": {"noisebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()},
+    }
+    return RunOutput(metrics, test_cls if config.save_embeddings else None, test.labels)
+
+
+def epoch_record(epoch: int, loss: float, dev_acc: float, pred: np.ndarray, clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray) -> dict[str, Any]:
+    """Per-epoch memorisation: fit to clean examples, and on corrupted ones whether the noisy or true label is predicted."""
+
+    def share(mask: np.ndarray, target: np.ndarray) -> float | None:
+        return float(np.mean(pred[mask] == target[mask])) if mask.any() else None
+
+    return {
+        "epoch": epoch,
+        "train_loss": loss,
+        "dev_accuracy": dev_acc,
+        "train_acc_clean": share(~corrupted, noisy),
+        "train_acc_corrupted_noisy": share(corrupted, noisy),
+        "train_acc_corrupted_true": share(corrupted, clean),
+    }

@@ -1,0 +1,69 @@
+"""Shared fixtures: a tiny random-initialised BERT with its tokenizer, and small GLUE-layout data."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+POSITIVE = ["good", "great", "fine", "lovely", "superb", "fun", "moving", "sharp"]
+NEGATIVE = ["bad", "awful", "dull", "boring", "weak", "messy", "flat", "tired"]
+NEUTRAL = ["film", "movie", "plot", "cast", "story", "script", "scene", "actor", "the", "a", "is", "and", "very"]
+
+
+def _sentence(rng: random.Random, label: int) -> str:
+    cue = rng.choice(POSITIVE if label else NEGATIVE)
+    filler = rng.sample(NEUTRAL, 4)
+    if rng.random() < 0.25:  # some examples carry a misleading cue, so a weak model errs
+        filler[0] = rng.choice(NEGATIVE if label else POSITIVE)
+    words = [cue, *filler]
+    rng.shuffle(words)
+    return " ".join(words)
+
+
+def write_sst2(root: Path, n_train: int = 240, n_dev: int = 120, seed: int = 0) -> Path:
+    """A GLUE-layout SST-2 folder with synthetic sentences (header `sentence\\tlabel`)."""
+    rng = random.Random(seed)
+    folder = root / "SST-2"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, n in (("train.tsv", n_train), ("dev.tsv", n_dev)):
+        rows = ["sentence\tlabel"]
+        for _ in range(n):
+            label = rng.randint(0, 1)
+            rows.append(f"{_sentence(rng, label)} \t{label}")
+        (folder / name).write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def glue_dir(tmp_path_factory) -> Path:
+    return write_sst2(tmp_path_factory.mktemp("glue"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT with random weights and a word-level vocabulary, saved like a hub model."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *NEUTRAL]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64, num_labels=2,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test touches the user's cache or inherits a GLUE dir from the environment."""
+    monkeypatch.setenv("NOISEBENCH_HOME", str(tmp_path / "nb-home"))
+    monkeypatch.delenv("NOISEBENCH_GLUE_DIR", raising=False)
