@@ -75,6 +75,13 @@ def generate(task, family, temperatures, rates, noise_seed, data_seed, n_relabel
 
 
 @main.command()
+@click.option("--grid", "grid_file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Run a YAML grid (experiments/*.yaml) instead of one run.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Grid: parallel worker processes (local) or concurrent jobs (submitit local).")
+@click.option("--shard", default=None, help="Grid: run only shard i/N (by run_id hash).")
+@click.option("--executor", type=click.Choice(["local", "submitit"]), default="local", show_default=True, help="Grid: local processes or Slurm job arrays through submitit.")
+@click.option("--cluster", type=click.Choice(["auto", "slurm", "local"]), default="auto", show_default=True, help="submitit cluster (auto: Slurm if available, else local processes).")
+@click.option("--partition", default=None, help="Slurm partition (overrides the grid's executor.partition).")
+@click.option("--dry-run", is_flag=True, help="Grid: list what would run and what is done, then stop.")
 @click.option("--task", default="rt-polarity", show_default=True)
 @click.option("--noise", "noise_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Noise artifact directory; omit for clean labels.")
 @click.option("--method", type=click.Choice(["ce", "ce-scl"]), default="ce-scl", show_default=True)
@@ -94,8 +101,11 @@ def generate(task, family, temperatures, rates, noise_seed, data_seed, n_relabel
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(task, noise_dir, method, lam, tau, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir) -> None:
-    """Fine-tune once (CE or CE+SCL) and write a run directory under RESULTS/runs/."""
+def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, lam, tau, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir) -> None:
+    """Fine-tune once (CE or CE+SCL), or a whole --grid, writing run directories under RESULTS/runs/."""
+    if grid_file is not None:
+        _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, dry_run=dry_run, data_dir=data_dir)
+        return
     from noisebench.data.tasks import get_task_spec
     from noisebench.noise.artifact import read_artifact
     from noisebench.train.config import RunConfig
@@ -122,6 +132,47 @@ def train(task, noise_dir, method, lam, tau, n_train, data_seed, train_seed, epo
     path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
     m = output.metrics
     click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
+
+
+def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str, cluster: str, partition: str | None, dry_run: bool, data_dir: Path | None) -> None:
+    from dataclasses import asdict
+
+    from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
+    from noisebench.grid.spec import expand, load_grid
+
+    grid = load_grid(grid_file)
+    configs = expand(grid)
+    shard_spec = parse_shard(shard)
+    if dry_run:
+        listing = plan(select_shard(configs, shard_spec), results_dir)
+        click.echo(listing.to_string(index=False))
+        click.echo(f"{len(listing)} runs: " + ", ".join(f"{k} {v}" for k, v in listing["state"].value_counts().items()))
+        return
+    slurm = asdict(grid.executor) | ({"partition": partition} if partition else {})
+    started = time.perf_counter()
+    summary = run_grid(
+        configs, results_dir, jobs=jobs, executor=executor, shard=shard_spec, data_dir=data_dir,
+        slurm=slurm, cluster=None if cluster == "auto" else cluster,
+    )
+    counts = summary.counts()
+    click.echo(f"grid {grid.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" in {time.perf_counter() - started:.0f}s")
+    click.echo(f"results table: {results_dir / 'results.parquet'}")
+    if summary.failed:
+        for run_id in summary.failed:
+            click.echo(f"failed: {results_dir / 'runs' / run_id / 'traceback.txt'}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def collect(results_dir: Path) -> None:
+    """Rebuild RESULTS_DIR/results.parquet from the run directories alone."""
+    import pandas as pd
+
+    from noisebench.grid.runner import write_results_table
+
+    path = write_results_table(results_dir)
+    click.echo(f"{path}	{len(pd.read_parquet(path))} runs")
 
 
 @main.command()

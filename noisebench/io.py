@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from noisebench.faults import crash_point
+
 
 @contextmanager
-def atomic_dir(final: Path, *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(final: Path, *, overwrite: bool = False, crash_name: str = "dir-write") -> Iterator[Path]:
     """Yield a temporary sibling directory that is renamed to ``final`` when the block succeeds.
 
     A crash or an exception inside the block leaves ``final`` untouched (absent, or as it was).
@@ -22,9 +24,11 @@ def atomic_dir(final: Path, *, overwrite: bool = False) -> Iterator[Path]:
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} already exists")
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
         yield tmp
+        crash_point(crash_name)
         if final.exists() and overwrite:
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -33,7 +37,16 @@ def atomic_dir(final: Path, *, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def remove_leftovers(final: Path) -> None:
+    """Delete temporary siblings of ``final`` left by a killed writer.
+
+    Call only while holding the right to write ``final`` (its claim, or as its only writer).
+    """
+    for leftover in Path(final).parent.glob(f".{Path(final).name}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, crash_name: str = "file-write") -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and rename it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,6 +56,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        crash_point(crash_name)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

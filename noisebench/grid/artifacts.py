@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from noisebench.data.tasks import load_task
 from noisebench.errors import DataError
+from noisebench.grid.claims import claim
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.train.config import RunConfig
+
+WAIT_FOR_OTHER_WRITER_S = 600.0
 
 
 def noise_spec(config: RunConfig) -> NoiseSpec | None:
@@ -29,17 +33,19 @@ def artifact_path(results_dir: Path, task: str, spec: NoiseSpec) -> Path:
 
 
 def ensure_artifact(results_dir: Path, config: RunConfig, *, data_dir: Path | None = None) -> Path | None:
-    """Return the run's artifact, generating it (atomically) if no worker has yet."""
+    """Return the run's artifact, generating it under a claim if no worker has yet."""
     spec = noise_spec(config)
     if spec is None:
         return None
     path = artifact_path(results_dir, config.task, spec)
-    if path.exists():
-        return path
-    task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
-    try:
-        generate(task, [spec], [path], progress=False)
-    except DataError:
-        if not path.exists():  # lost a race: another worker published it first
-            raise
+    deadline = time.monotonic() + WAIT_FOR_OTHER_WRITER_S
+    while not path.exists():
+        with claim(path.with_name(f".{path.name}.lock")) as mine:
+            if mine and not path.exists():
+                task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
+                generate(task, [spec], [path], progress=False)
+                break
+        if time.monotonic() > deadline:
+            raise DataError(f"timed out waiting for another worker to write {path}")
+        time.sleep(1.0)
     return path

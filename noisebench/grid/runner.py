@@ -1,29 +1,42 @@
-"""Execute a list of runs into a results directory: shared noise artifacts, skip what is DONE, record failures."""
+"""Execute grid runs into a results directory: shards, claims, a process pool or submitit, resumable.
+
+Every run is keyed by its run_id. A run that is DONE is skipped; a FAILED or interrupted one is
+redone. Each run is executed under a claim (``runs/.locks/<run_id>.lock``), so shards and machines
+sharing the results directory never execute a run twice at once, and publishing is an atomic
+rename, so a killed worker leaves nothing half-written under a run's name.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
+import pandas as pd
 from tqdm.auto import tqdm
 
 from noisebench.analysis.results import collect_table
-from noisebench.grid.artifacts import ensure_artifact
+from noisebench.errors import ConfigError
+from noisebench.grid.artifacts import ensure_artifact, noise_spec
+from noisebench.grid.claims import claim, is_claimed
 from noisebench.io import write_bytes_atomic
 from noisebench.train.config import RunConfig
-from noisebench.train.run import run_training
-from noisebench.train.rundir import is_done, run_path, write_done, write_failed
+from noisebench.train.rundir import FAILED, is_done, run_path, runs_root, write_done, write_failed
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class GridSummary:
-    """What happened to each run of a grid invocation."""
+    """What happened to each run of a grid invocation: done | skipped | failed | busy."""
 
-    status: dict[str, str] = field(default_factory=dict)  # run_id -> done | skipped | failed
+    status: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> Counter:
         return Counter(self.status.values())
@@ -33,35 +46,221 @@ class GridSummary:
         return [run_id for run_id, s in self.status.items() if s == "failed"]
 
 
-def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None = None, progress: bool = False) -> str:
-    """Run one config unless it is DONE; a failure is written to the run directory, not raised."""
-    if is_done(run_path(results_dir, config)):
-        return "skipped"
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"i/N"`` (1-based) -> (i, N)."""
+    if text is None:
+        return None
     try:
-        noise_dir = ensure_artifact(results_dir, config, data_dir=data_dir)
-        output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, progress=progress)
-        write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like i/N, got {text!r}") from None
+    if not 1 <= index <= count:
+        raise ConfigError(f"--shard {text}: need 1 <= i <= N")
+    return index, count
+
+
+def select_shard(configs: Sequence[RunConfig], shard: tuple[int, int] | None) -> list[RunConfig]:
+    """The runs of shard i/N, chosen by run_id hash (stable when the grid grows)."""
+    if shard is None:
+        return list(configs)
+    index, count = shard
+    return [c for c in configs if int(c.run_id, 16) % count == index - 1]
+
+
+def lock_path(results_dir: Path, run_id: str) -> Path:
+    return runs_root(results_dir) / ".locks" / f"{run_id}.lock"
+
+
+def run_state(results_dir: Path, config: RunConfig) -> str:
+    """done | running | failed | todo."""
+    path = run_path(results_dir, config)
+    if is_done(path):
         return "done"
-    except Exception as error:  # noqa: BLE001 - a grid goes on past a failing cell
-        log.error("run %s failed: %s", config.run_id, error)
-        write_failed(results_dir, config, error)
-        return "failed"
+    if is_claimed(lock_path(results_dir, config.run_id)):
+        return "running"
+    return "failed" if (path / FAILED).is_file() else "todo"
+
+
+def plan(configs: Sequence[RunConfig], results_dir: Path) -> pd.DataFrame:
+    """One row per run with its identity and state (the ``--dry-run`` listing)."""
+    rows = [
+        {
+            "run_id": c.run_id, "state": run_state(results_dir, c), "task": c.task, "n_train": c.n_train,
+            "noise": c.noise_family if c.noise_family == "none" else f"{c.noise_family}={c.temperature if c.temperature is not None else c.noise_rate:g}",
+            "method": c.method if c.method == "ce" else f"ce-scl(λ={c.lam:g},τ={c.tau:g})",
+            "seeds": f"d{c.data_seed}/n{c.noise_seed}/t{c.train_seed}",
+        }
+        for c in configs
+    ]
+    return pd.DataFrame(rows)
+
+
+def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None = None, progress: bool = False) -> str:
+    """Run one config under its claim unless it is DONE or claimed; failures are recorded, not raised."""
+    with claim(lock_path(results_dir, config.run_id)) as mine:
+        if not mine:
+            return "busy"
+        if is_done(run_path(results_dir, config)):
+            return "skipped"
+        try:
+            from noisebench.train.run import run_training  # heavy import, only where runs execute
+
+            noise_dir = ensure_artifact(results_dir, config, data_dir=data_dir)
+            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, progress=progress)
+            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
+            return "done"
+        except Exception as error:  # noqa: BLE001 - a grid goes on past a failing cell
+            log.error("run %s failed: %s", config.run_id, error)
+            write_failed(results_dir, config, error)
+            return "failed"
+
+
+def execute_chunk(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
+    """Run several configs in one process (one submitit job or one pool task)."""
+    return {c.run_id: execute_one(c, results_dir, data_dir=data_dir) for c in configs}
 
 
 def write_results_table(results_dir: Path) -> Path:
     """Rebuild ``results.parquet`` from the run directories alone (atomically)."""
     path = Path(results_dir) / "results.parquet"
     table = collect_table(results_dir)
-    write_bytes_atomic(path, table.to_parquet(index=False))
+    write_bytes_atomic(path, table.to_parquet(index=False), crash_name="table-write")
     return path
 
 
-def run_sequential(configs: list[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> GridSummary:
-    """Run every config in order in this process, then write the results table."""
-    summary = GridSummary()
-    bar = tqdm(configs, desc="grid", unit="run", disable=not progress)
-    for config in bar:
-        summary.status[config.run_id] = execute_one(config, results_dir, data_dir=data_dir, progress=progress)
-        bar.set_postfix(summary.counts())
+def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> int:
+    """Generate every distinct noise artifact the runs need, once, before runs are dispatched."""
+    firsts: dict[object, RunConfig] = {}
+    for config in configs:
+        spec = noise_spec(config)
+        if spec is not None:
+            firsts.setdefault((config.task, spec), config)
+    for config in tqdm(list(firsts.values()), desc="noise artifacts", unit="artifact", disable=not progress or not firsts):
+        ensure_artifact(results_dir, config, data_dir=data_dir)
+    return len(firsts)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class _Progress:
+    """One bar over the grid: done / running / failed / left, with tqdm's ETA."""
+
+    def __init__(self, total: int, already_done: int, running: int, enabled: bool) -> None:
+        self.bar = tqdm(total=total, initial=already_done, desc="grid", unit="run", disable=not enabled)
+        self.counts = Counter(done=already_done)
+        self.left = total - already_done
+        self.running = running
+        self._show()
+
+    def update(self, status: str) -> None:
+        self.counts["done" if status in ("done", "skipped") else status] += 1
+        self.left -= 1
+        self.running = min(self.running, self.left)
+        self.bar.update(1)
+        self._show()
+
+    def _show(self) -> None:
+        self.bar.set_postfix(done=self.counts["done"], running=self.running, failed=self.counts["failed"], left=self.left)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_grid(
+    configs: Sequence[RunConfig],
+    results_dir: Path,
+    *,
+    jobs: int = 1,
+    executor: str = "local",
+    shard: tuple[int, int] | None = None,
+    data_dir: Path | None = None,
+    slurm: dict | None = None,
+    cluster: str | None = None,
+    progress: bool = True,
+) -> GridSummary:
+    """Run every not-yet-DONE config of this shard, then rebuild ``results.parquet``."""
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    results_dir = Path(results_dir)
+    mine = select_shard(configs, shard)
+    todo = [c for c in mine if not is_done(run_path(results_dir, c))]
+    todo_ids = {c.run_id for c in todo}
+    summary = GridSummary({c.run_id: "skipped" for c in mine if c.run_id not in todo_ids})
+    prepare_artifacts(todo, results_dir, data_dir=data_dir, progress=progress)
+    bar = _Progress(len(mine), len(mine) - len(todo), min(jobs, len(todo)), progress)
+    try:
+        if executor == "submitit":
+            outcomes = _run_submitit(todo, results_dir, data_dir, jobs, slurm or {}, cluster, bar)
+        elif executor == "local":
+            outcomes = _run_local(todo, results_dir, data_dir, jobs, bar)
+        else:
+            raise ConfigError(f"unknown executor {executor!r}; use local or submitit")
+    finally:
+        bar.close()
+    summary.status.update(outcomes)
     write_results_table(results_dir)
     return summary
+
+
+def _run_local(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, jobs: int, bar: _Progress) -> dict[str, str]:
+    outcomes: dict[str, str] = {}
+    if jobs == 1:
+        for config in todo:
+            outcomes[config.run_id] = execute_one(config, results_dir, data_dir=data_dir)
+            bar.update(outcomes[config.run_id])
+        return outcomes
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = {pool.submit(execute_one, c, results_dir, data_dir=data_dir): c.run_id for c in todo}
+        for future in as_completed(futures):
+            outcomes[futures[future]] = future.result()
+            bar.update(outcomes[futures[future]])
+    return outcomes
+
+
+def _run_submitit(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, jobs: int, slurm: dict, cluster: str | None, bar: _Progress) -> dict[str, str]:
+    """One Slurm array task per run (or, on submitit's local cluster, ``jobs`` processes sharing the runs)."""
+    import submitit
+
+    executor = submitit.AutoExecutor(folder=results_dir / "submitit" / "%j", cluster=cluster)
+    local = executor.cluster in ("local", "debug")
+    params = {"timeout_min": slurm.get("time_min", 60)}
+    if not local:
+        params.update(
+            slurm_partition=slurm.get("partition"), gpus_per_node=slurm.get("gpus_per_node", 1),
+            cpus_per_task=slurm.get("cpus_per_task", 8), mem_gb=slurm.get("mem_gb", 32),
+            slurm_array_parallelism=slurm.get("array_parallelism", 16),
+        )
+    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    n_chunks = min(jobs, len(todo)) if local else len(todo)
+    chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
+    submitted = executor.map_array(execute_chunk, chunks, [results_dir] * len(chunks), [data_dir] * len(chunks)) if chunks else []
+    outcomes: dict[str, str] = {}
+    pending = list(zip(submitted, chunks))
+    while pending:
+        still = []
+        for job, chunk in pending:
+            if not job.done():
+                still.append((job, chunk))
+                continue
+            try:
+                result = job.result()
+            except Exception as error:  # noqa: BLE001 - the job itself died (timeout, preemption, OOM)
+                log.error("submitit job %s failed: %s", job.job_id, error)
+                result = {c.run_id: "done" if is_done(run_path(results_dir, c)) else "failed" for c in chunk}
+            for run_id, status in result.items():
+                outcomes[run_id] = status
+                bar.update(status)
+        pending = still
+        if pending:
+            time.sleep(2.0)
+    return outcomes
+
+
+def run_sequential(configs: list[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> GridSummary:
+    """Run every config in this process (the demo's path)."""
+    return run_grid(configs, results_dir, jobs=1, data_dir=data_dir, progress=progress)

@@ -68,7 +68,7 @@ def write_artifact(out_dir: Path, labels: pd.DataFrame, meta: dict[str, Any], *,
     """Write ``labels.parquet`` and ``noise.json`` into ``out_dir`` atomically (temp dir + rename)."""
     payload = {"schema_version": SCHEMA_VERSION, "noisebench_version": __version__, **meta}
     try:
-        with atomic_dir(Path(out_dir), overwrite=overwrite) as tmp:
+        with atomic_dir(Path(out_dir), overwrite=overwrite, crash_name="artifact-write") as tmp:
             labels.to_parquet(tmp / "labels.parquet", index=False)
             write_json_atomic(tmp / "noise.json", payload)
     except FileExistsError:

@@ -33,12 +33,14 @@ def load_tokenizer(model: str) -> PreTrainedTokenizerBase:
 def _load_base(model: str, num_labels: int) -> tuple[PreTrainedModel, tuple[str, ...]]:
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized head" report is expected here
+    hf_logging.disable_progress_bar()
     try:
         base, info = AutoModelForSequenceClassification.from_pretrained(
             resolve_model_path(model), num_labels=num_labels, output_loading_info=True
         )
     finally:
         hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
     return base, tuple(info["missing_keys"])
 
 

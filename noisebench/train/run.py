@@ -21,6 +21,7 @@ from noisebench import __version__
 from noisebench.data.sampling import sample_subset
 from noisebench.data.tasks import TaskData, load_task
 from noisebench.errors import DataError
+from noisebench.faults import crash_point
 from noisebench.losses import ce_scl_loss
 from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
 from noisebench.train.config import RunConfig
@@ -157,6 +158,7 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
             optimizer.zero_grad(set_to_none=True)
             losses.append(loss.item())
             bar.update(1)
+            crash_point("train-step")
         tock = time.perf_counter()
         train_s += tock - tick
         train_pred, _ = predict(net, train, config.model, device)

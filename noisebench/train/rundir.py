@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from noisebench.io import write_json_atomic
+from noisebench.faults import crash_point
+from noisebench.io import remove_leftovers, write_json_atomic
 from noisebench.train.config import RunConfig
 
 DONE = "DONE"
@@ -40,15 +41,17 @@ def _publish(results_dir: Path, config: RunConfig, fill) -> Path:
     root = runs_root(results_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / config.run_id
+    remove_leftovers(final)
     tmp = Path(tempfile.mkdtemp(prefix=f".{config.run_id}.tmp-", dir=root))
     try:
         write_json_atomic(tmp / "config.json", config.to_dict())
         marker = fill(tmp)
         (tmp / marker).write_text("")
+        crash_point("run-write")
         if final.exists():
             if is_done(final):
                 raise FileExistsError(f"run {final} is already done")
-            trash = Path(tempfile.mkdtemp(prefix=f".{config.run_id}.old-", dir=root))
+            trash = Path(tempfile.mkdtemp(prefix=f".{config.run_id}.tmp-old-", dir=root))
             os.replace(final, trash / "old")
             shutil.rmtree(trash, ignore_errors=True)
         os.replace(tmp, final)

@@ -1,0 +1,5 @@
+"""``python -m noisebench`` runs the CLI."""
+
+from noisebench.cli import main
+
+main()

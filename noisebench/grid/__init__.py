@@ -1,0 +1,1 @@
+"""Experiment grids: ``experiments/*.yaml`` specs, validated and expanded into per-run configs."""
