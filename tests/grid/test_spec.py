@@ -1,0 +1,538 @@
+"""Grid specs: loading, validation with line numbers, expansion into RunConfigs and noise jobs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from noisebench.errors import ConfigError
+from noisebench.grid.spec import (
+    ALL,
+    EvaluationSpec,
+    ExecutorSpec,
+    GridSpec,
+    MethodSpec,
+    NoiseGrid,
+    NoiseJob,
+    SeedSpec,
+    TrainingSpec,
+    expand,
+    load_grid,
+    noise_jobs,
+)
+from noisebench.train.config import RunConfig
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = ["quick", "paper-noise", "paper-fewshot", "paper-glue"]
+
+FULL = textwrap.dedent(
+    """\
+    # a comment line
+    name: test-grid
+    description: "a full grid"
+    tasks: [rt-polarity]
+    model: all-minilm-l6-v2
+    n_train: [100]
+    noise:
+      family: temperature
+      temperatures:
+        - 0.1
+        - 0.3
+        - 0.5
+        - 0.7
+        - 0.9
+      n_relabel: all
+    methods:
+      - ce
+      - {name: ce-scl, lam: [0.9], tau: [0.3]}
+    seeds:
+      data: [0, 1, 2, 3, 4]
+      noise: [0, 1, 2, 3, 4]
+      train: [0, 1, 2, 3, 4]
+      mode: zipped
+    training:
+      epochs: 5
+      batch_size: 8
+      lr: 1.0e-4
+      warmup_ratio: 0.0
+      weight_decay: 0.0
+      max_length: 64
+    evaluation:
+      dev_limit: 300
+      test_limit: 1000
+      pool_from_dev: false
+      save_embeddings: true
+      selection: best_dev
+    executor:
+      partition: gpu
+      time_min: 30
+      gpus_per_node: 1
+      cpus_per_task: 4
+      mem_gb: 16
+      array_parallelism: 8
+    """
+)
+
+MINIMAL = textwrap.dedent(
+    """\
+    name: minimal
+    tasks: [rt-polarity]
+    model: all-minilm-l6-v2
+    n_train: [100]
+    noise:
+      family: none
+    methods: [ce]
+    seeds:
+      data: [0, 1]
+      train: [0, 1]
+    """
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str, occurrence: int = 1) -> int:
+    """1-based line of the ``occurrence``-th line containing ``needle``."""
+    if needle.endswith("\n"):  # whole-line match
+        hits = [i + 1 for i, line in enumerate(text.splitlines()) if line.strip() == needle.strip()]
+    else:
+        hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    assert len(hits) >= occurrence, f"{needle!r} not in text"
+    return hits[occurrence - 1]
+
+
+def replace(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, f"{old!r} must occur once"
+    return text.replace(old, new)
+
+
+def load_error(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_grid(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    return message
+
+
+# -- valid grids --------------------------------------------------------------------------------------
+
+
+def test_full_grid_loads_into_dataclasses(tmp_path):
+    path = write(tmp_path, FULL)
+    grid = load_grid(path)
+    assert isinstance(grid, GridSpec)
+    assert grid.source == path
+    assert (grid.name, grid.description, grid.tasks, grid.model) == (
+        "test-grid", "a full grid", ("rt-polarity",), "all-minilm-l6-v2",
+    )
+    assert grid.n_train == (100,)
+    assert grid.noise == NoiseGrid("temperature", (0.1, 0.3, 0.5, 0.7, 0.9), (), None)
+    assert grid.methods == (MethodSpec("ce"), MethodSpec("ce-scl", (0.9,), (0.3,)))
+    assert grid.seeds == SeedSpec((0, 1, 2, 3, 4), (0, 1, 2, 3, 4), (0, 1, 2, 3, 4), "zipped")
+    assert grid.training == TrainingSpec(5, 8, 1e-4, 0.0, 0.0, 64)
+    assert grid.evaluation == EvaluationSpec(300, 1000, False, True, "best_dev")
+    assert grid.executor == ExecutorSpec("gpu", 30, 1, 4, 16, 8)
+    with pytest.raises(AttributeError):
+        grid.name = "other"  # type: ignore[misc]
+
+
+def test_full_grid_expands_to_50_runs_in_order(tmp_path):
+    runs = expand(load_grid(write(tmp_path, FULL)))
+    assert len(runs) == 5 * 2 * 5  # temperatures x methods x zipped seed sets
+    assert all(isinstance(run, RunConfig) for run in runs)
+    assert len({run.run_id for run in runs}) == 50
+    first, second = runs[0], runs[1]
+    assert first == RunConfig(
+        task="rt-polarity", model="all-minilm-l6-v2", n_train=100, data_seed=0, noise_family="temperature",
+        temperature=0.1, noise_rate=None, noise_seed=0, method="ce", lam=0.0, tau=None, train_seed=0,
+        epochs=5, batch_size=8, lr=1e-4, warmup_ratio=0.0, weight_decay=0.0, max_length=64,
+        dev_limit=300, test_limit=1000, pool_from_dev=False, save_embeddings=True,
+    )
+    assert (second.method, second.lam, second.tau, second.temperature, second.data_seed) == ("ce-scl", 0.9, 0.3, 0.1, 0)
+    # order: noise level, then seed set, then method variant
+    assert [(r.temperature, r.data_seed, r.method) for r in runs[:4]] == [
+        (0.1, 0, "ce"), (0.1, 0, "ce-scl"), (0.1, 1, "ce"), (0.1, 1, "ce-scl"),
+    ]
+    assert runs[10].temperature == 0.3
+    # zipped: the i-th seeds go together
+    assert {(r.data_seed, r.noise_seed, r.train_seed) for r in runs} == {(i, i, i) for i in range(5)}
+
+
+def test_expansion_is_deterministic(tmp_path):
+    path = write(tmp_path, FULL)
+    assert [r.run_id for r in expand(load_grid(path))] == [r.run_id for r in expand(load_grid(path))]
+
+
+def test_crossed_seeds_count(tmp_path):
+    text = replace(FULL, "  data: [0, 1, 2, 3, 4]\n  noise: [0, 1, 2, 3, 4]\n  train: [0, 1, 2, 3, 4]\n  mode: zipped",
+                   "  data: [0, 1]\n  noise: [0, 1, 2]\n  train: [0, 1]\n  mode: crossed")
+    grid = load_grid(write(tmp_path, text))
+    runs = expand(grid)
+    assert len(runs) == (2 * 3 * 2) * 5 * 2
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert grid.seeds.seed_sets()[:3] == [(0, 0, 0), (0, 0, 1), (0, 1, 0)]
+
+
+def test_zipped_is_the_default_mode(tmp_path):
+    grid = load_grid(write(tmp_path, replace(FULL, "  mode: zipped\n", "")))
+    assert grid.seeds.mode == "zipped"
+    assert len(expand(grid)) == 50
+
+
+def test_clean_expansion_ignores_noise_seeds(tmp_path):
+    grid = load_grid(write(tmp_path, MINIMAL))
+    runs = expand(grid)
+    assert len(runs) == 2
+    assert all(r.noise_family == "none" and r.temperature is None and r.noise_rate is None for r in runs)
+    assert all(r.noise_seed is None for r in runs)
+    assert noise_jobs(grid) == []
+
+    # given noise seeds are ignored: not expanded (crossed) and not length-checked (zipped)
+    crossed = replace(MINIMAL, "  train: [0, 1]\n", "  train: [0, 1]\n  noise: [0, 1, 2]\n  mode: crossed\n")
+    runs = expand(load_grid(write(tmp_path, crossed)))
+    assert len(runs) == 4
+    assert all(r.noise_seed is None for r in runs)
+    zipped = replace(MINIMAL, "  train: [0, 1]\n", "  train: [0, 1]\n  noise: [7]\n")
+    assert len(expand(load_grid(write(tmp_path, zipped)))) == 2
+
+
+def test_uniform_family_sets_noise_rate(tmp_path):
+    text = replace(FULL, "  family: temperature\n", "  family: uniform\n")
+    text = replace(text, "  temperatures:\n    - 0.1\n    - 0.3\n    - 0.5\n    - 0.7\n    - 0.9\n",
+                   "  rates: [0, 0.2, 1]\n")
+    grid = load_grid(write(tmp_path, text))
+    assert grid.noise.rates == (0.0, 0.2, 1.0)
+    runs = expand(grid)
+    assert len(runs) == 3 * 5 * 2
+    assert all(r.temperature is None and r.noise_rate in (0.0, 0.2, 1.0) for r in runs)
+
+
+def test_lam_tau_lists_expand_to_every_pair(tmp_path):
+    text = replace(FULL, "{name: ce-scl, lam: [0.9], tau: [0.3]}", "{name: ce-scl, lam: [0.5, 0.9], tau: [0.1, 0.3, 0.5]}")
+    grid = load_grid(write(tmp_path, text))
+    runs = expand(grid)
+    assert len(runs) == 5 * 5 * (1 + 2 * 3)
+    per_set = [(r.method, r.lam, r.tau) for r in runs[:7]]
+    assert per_set == [
+        ("ce", 0.0, None),
+        ("ce-scl", 0.5, 0.1), ("ce-scl", 0.5, 0.3), ("ce-scl", 0.5, 0.5),
+        ("ce-scl", 0.9, 0.1), ("ce-scl", 0.9, 0.3), ("ce-scl", 0.9, 0.5),
+    ]
+
+
+def test_ce_as_mapping(tmp_path):
+    grid = load_grid(write(tmp_path, replace(MINIMAL, "methods: [ce]", "methods: [{name: ce}]")))
+    assert grid.methods == (MethodSpec("ce"),)
+
+
+def test_noise_jobs_shared_across_methods_and_train_seeds(tmp_path):
+    grid = load_grid(write(tmp_path, FULL))
+    jobs = noise_jobs(grid)
+    assert len(jobs) == 5 * 5  # temperatures x seed sets; both methods share them
+    assert jobs[0] == NoiseJob("rt-polarity", 100, "temperature", 0.1, 0, 0)
+    assert isinstance(jobs[0], tuple)
+    assert len(set(jobs)) == len(jobs)
+    runs = expand(grid)
+    needed = {(r.task, r.n_train, r.noise_family, r.temperature, r.data_seed, r.noise_seed) for r in runs}
+    assert needed == set(jobs)
+
+    crossed = replace(FULL, "  data: [0, 1, 2, 3, 4]\n  noise: [0, 1, 2, 3, 4]\n  train: [0, 1, 2, 3, 4]\n  mode: zipped",
+                      "  data: [0, 1]\n  noise: [0, 1]\n  train: [0, 1, 2]\n  mode: crossed")
+    grid = load_grid(write(tmp_path, crossed))
+    assert len(expand(grid)) == 2 * 2 * 3 * 5 * 2
+    assert len(noise_jobs(grid)) == 2 * 2 * 5  # train seeds share the artifact
+
+
+def test_defaults_applied(tmp_path):
+    grid = load_grid(write(tmp_path, MINIMAL))
+    assert grid.description == ""
+    assert grid.training == TrainingSpec()
+    assert grid.evaluation == EvaluationSpec()
+    assert grid.executor == ExecutorSpec()
+    assert grid.seeds.mode == "zipped"
+    assert grid.seeds.noise == ()
+    assert grid.noise.n_relabel is None
+    defaults = RunConfig()
+    run = expand(grid)[0]
+    for key in ("epochs", "batch_size", "lr", "warmup_ratio", "weight_decay", "max_length",
+                "dev_limit", "test_limit", "pool_from_dev", "save_embeddings"):
+        assert getattr(run, key) == getattr(defaults, key), key
+    assert grid.evaluation.selection == "best_dev"
+    assert grid.executor == ExecutorSpec(None, 60, 1, 8, 32, 16)
+
+
+def test_partial_and_null_sections_keep_defaults(tmp_path):
+    text = MINIMAL + "training:\n  epochs: 3\nevaluation:\nexecutor: {mem_gb: 8}\n"
+    grid = load_grid(write(tmp_path, text))
+    assert grid.training == TrainingSpec(epochs=3)
+    assert grid.training.lr == RunConfig().lr
+    assert grid.evaluation == EvaluationSpec()
+    assert grid.executor == ExecutorSpec(mem_gb=8)
+
+
+def test_integer_levels_become_floats(tmp_path):
+    text = replace(FULL, "    - 0.9\n", "    - 2\n")
+    text = replace(text, "lam: [0.9]", "lam: [1]")
+    grid = load_grid(write(tmp_path, text))
+    assert grid.noise.temperatures[-1] == 2.0 and isinstance(grid.noise.temperatures[-1], float)
+    assert isinstance(grid.methods[1].lam[0], float)
+    run = expand(grid)[-1]
+    assert run.temperature == 2.0 and isinstance(run.temperature, float) and run.lam == 1.0
+
+
+def test_anchors_and_merge_keys(tmp_path):
+    text = MINIMAL + "training:\n  <<: {epochs: 3, lr: 1.0e-3}\n  epochs: 4\n"
+    grid = load_grid(write(tmp_path, text))
+    assert grid.training.epochs == 4 and grid.training.lr == 1e-3
+
+
+def test_n_train_all_resolved_with_pool_size(tmp_path):
+    text = replace(MINIMAL, "n_train: [100]", "n_train: [10, all]")
+    text = replace(text, "tasks: [rt-polarity]", "tasks: [sst2, rte]")
+    grid = load_grid(write(tmp_path, text))
+    assert grid.n_train == (10, ALL)
+    calls = []
+
+    def pool_size(task):
+        calls.append(task)
+        return {"sst2": 5000, "rte": 2000}[task]
+
+    runs = expand(grid, pool_size=pool_size)
+    assert [(r.task, r.n_train) for r in runs] == [
+        ("sst2", 10), ("sst2", 10), ("sst2", 5000), ("sst2", 5000),
+        ("rte", 10), ("rte", 10), ("rte", 2000), ("rte", 2000),
+    ]
+    assert calls == ["sst2", "rte"]
+    # an "all" that resolves to an explicitly listed size is not run twice
+    assert len(expand(grid, pool_size=lambda task: 10)) == 2 * 2
+
+
+def test_n_train_all_default_pool_size_uses_load_task(tmp_path, monkeypatch):
+    import noisebench.data.tasks as tasks
+
+    seen = []
+
+    def fake_load_task(name, *, data_dir=None, pool_from_dev=False):
+        seen.append((name, pool_from_dev))
+        return SimpleNamespace(pool=[0] * 321)
+
+    monkeypatch.setattr(tasks, "load_task", fake_load_task)
+    text = replace(MINIMAL, "n_train: [100]", "n_train: [all]") + "evaluation: {pool_from_dev: true}\n"
+    runs = expand(load_grid(write(tmp_path, text)))
+    assert {r.n_train for r in runs} == {321}
+    assert seen == [("rt-polarity", True)]
+
+
+def test_n_train_all_in_noise_jobs(tmp_path):
+    grid = load_grid(write(tmp_path, replace(FULL, "n_train: [100]", "n_train: [all]")))
+    jobs = noise_jobs(grid, pool_size=lambda task: 777)
+    assert {job.n_train for job in jobs} == {777}
+
+
+def test_bad_pool_size_is_config_error(tmp_path):
+    grid = load_grid(write(tmp_path, replace(MINIMAL, "n_train: [100]", "n_train: [all]")))
+    with pytest.raises(ConfigError, match="pool size"):
+        expand(grid, pool_size=lambda task: 0)
+
+
+# -- shipped grids ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_grids_load(name):
+    grid = load_grid(REPO / "experiments" / f"{name}.yaml")
+    assert grid.name == name
+    assert grid.evaluation.selection == "best_dev"
+    assert grid.description
+
+
+def test_shipped_grid_sizes():
+    quick = load_grid(REPO / "experiments" / "quick.yaml")
+    runs = expand(quick)
+    assert len(runs) == 5 * 2 * 5
+    assert {r.model for r in runs} == {"all-minilm-l6-v2"}
+    assert (quick.training.epochs, quick.training.lr, quick.training.max_length) == (5, 1e-4, 64)
+    assert (quick.evaluation.dev_limit, quick.evaluation.test_limit) == (300, 1000)
+    assert len(noise_jobs(quick)) == 25
+    assert "# sized for ~30 min on 2 CPU cores; see README" in (REPO / "experiments" / "quick.yaml").read_text()
+
+    noise = load_grid(REPO / "experiments" / "paper-noise.yaml")
+    assert len(expand(noise)) == 3 * 5 * 10 * 2
+    fewshot = load_grid(REPO / "experiments" / "paper-fewshot.yaml")
+    assert len(expand(fewshot)) == 3 * 3 * 10 * 2
+    assert {r.n_train for r in expand(fewshot)} == {20, 100, 1000}
+    glue = load_grid(REPO / "experiments" / "paper-glue.yaml")
+    assert glue.n_train == (ALL,)
+    runs = expand(glue, pool_size=lambda task: 1234)  # never the real loader: no GLUE data in tests
+    assert len(runs) == 6 * len(glue.seeds.data) * 2
+    assert {r.n_train for r in runs} == {1234}
+
+
+# -- errors: every message names the file, the key path and the line ----------------------------------
+
+
+def test_negative_temperature_message_matches_spec(tmp_path):
+    text = replace(FULL, "    - 0.5\n", "    - -0.1\n")
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_grid(path)
+    line = line_of(text, "- -0.1")
+    assert str(info.value) == f"{path} line {line}: noise.temperatures[2]: temperature must be > 0, got -0.1"
+
+
+ERROR_CASES = [
+    # (id, old, new, key path in message, needle for the expected line, text in message)
+    ("unknown-top-key", "model: all-minilm-l6-v2\n", "model: all-minilm-l6-v2\nepoch: 3\n", "epoch:", "epoch: 3", "unknown key"),
+    ("unknown-nested-key", "  epochs: 5\n", "  epoch: 5\n", "training.epoch:", "epoch: 5", "did you mean 'epochs'"),
+    ("unknown-noise-key", "  n_relabel: all\n", "  n_relabels: all\n", "noise.n_relabels:", "n_relabels", "unknown key"),
+    ("unknown-method-key", "lam: [0.9]", "lamda: [0.9]", "methods[1].lamda:", "lamda", "unknown key"),
+    ("unknown-executor-key", "  mem_gb: 16\n", "  mem: 16\n", "executor.mem:", "mem: 16", "unknown key"),
+    ("tasks-not-list", "tasks: [rt-polarity]", "tasks: rt-polarity", "tasks:", "tasks:", "expected a list"),
+    ("empty-tasks", "tasks: [rt-polarity]", "tasks: []", "tasks:", "tasks:", "must not be empty"),
+    ("unknown-task", "tasks: [rt-polarity]", "tasks: [rt-polarity, sst3]", "tasks[1]:", "tasks:", "unknown task 'sst3'"),
+    ("duplicate-task", "tasks: [rt-polarity]", "tasks: [rt-polarity, rt-polarity]", "tasks[1]:", "tasks:", "duplicate task"),
+    ("model-not-string", "model: all-minilm-l6-v2", "model: 3", "model:", "model:", "must be a string"),
+    ("n_train-zero", "n_train: [100]", "n_train: [100, 0]", "n_train[1]:", "n_train:", "n_train must be >= 1, got 0"),
+    ("n_train-string", "n_train: [100]", "n_train: ['100']", "n_train[0]:", "n_train:", "integer >= 1 or 'all'"),
+    ("n_train-bool", "n_train: [100]", "n_train: [true]", "n_train[0]:", "n_train:", "got a boolean"),
+    ("n_train-float", "n_train: [100]", "n_train: [100.0]", "n_train[0]:", "n_train:", "must be an integer"),
+    ("empty-n_train", "n_train: [100]", "n_train: []", "n_train:", "n_train:", "must not be empty"),
+    ("unknown-family", "family: temperature", "family: gaussian", "noise.family:", "family:", "unknown noise family 'gaussian'"),
+    ("zero-temperature", "    - 0.1\n", "    - 0\n", "noise.temperatures[0]:", "- 0\n", "temperature must be > 0, got 0"),
+    ("temperature-string", "    - 0.3\n", "    - hot\n", "noise.temperatures[1]:", "- hot", "must be a number"),
+    ("temperature-nan", "    - 0.3\n", "    - .nan\n", "noise.temperatures[1]:", ".nan", "must be finite"),
+    ("duplicate-temperature", "    - 0.9\n", "    - 0.3000\n", "noise.temperatures[4]:", "- 0.3000", "duplicate temperature 0.3"),
+    ("empty-temperatures", "  temperatures:\n    - 0.1\n    - 0.3\n    - 0.5\n    - 0.7\n    - 0.9\n",
+     "  temperatures: []\n", "noise.temperatures:", "temperatures:", "must not be empty"),
+    ("missing-temperatures", "  temperatures:\n    - 0.1\n    - 0.3\n    - 0.5\n    - 0.7\n    - 0.9\n",
+     "", "noise.temperatures:", "noise:", "required for noise family temperature"),
+    ("rates-with-temperature", "  n_relabel: all\n", "  n_relabel: all\n  rates: [0.1]\n", "noise.rates:", "rates:", "does not apply"),
+    ("n_relabel-too-small", "  n_relabel: all\n", "  n_relabel: 50\n", "noise.n_relabel:", "n_relabel:", "largest n_train (100)"),
+    ("n_relabel-bad-string", "  n_relabel: all\n", "  n_relabel: most\n", "noise.n_relabel:", "n_relabel:", "'all'"),
+    ("empty-methods", "methods:\n  - ce\n  - {name: ce-scl, lam: [0.9], tau: [0.3]}\n", "methods: []\n", "methods:", "methods:", "must not be empty"),
+    ("unknown-method", "  - ce\n", "  - mse\n", "methods[0]:", "- mse", "unknown method 'mse'"),
+    ("unknown-method-in-mapping", "{name: ce-scl,", "{name: scl,", "methods[1].name:", "name: scl", "unknown method 'scl'"),
+    ("bare-ce-scl", "  - ce\n", "  - ce-scl\n", "methods[0]:", "- ce-scl\n", "needs lam and tau"),
+    ("ce-with-lam", "  - ce\n", "  - {name: ce, lam: [0.5]}\n", "methods[0].lam:", "name: ce, lam", "takes no lam or tau"),
+    ("lam-above-one", "lam: [0.9]", "lam: [0.9, 1.5]", "methods[1].lam[1]:", "lam: [0.9, 1.5]", "lambda must be in [0, 1], got 1.5"),
+    ("lam-negative", "lam: [0.9]", "lam: [-0.1]", "methods[1].lam[0]:", "lam: [-0.1]", "lambda must be in [0, 1], got -0.1"),
+    ("tau-zero", "tau: [0.3]", "tau: [0]", "methods[1].tau[0]:", "tau: [0]", "tau must be > 0, got 0"),
+    ("tau-empty", "tau: [0.3]", "tau: []", "methods[1].tau:", "tau: []", "must not be empty"),
+    ("tau-missing", ", tau: [0.3]", "", "methods[1].tau:", "name: ce-scl", "required for method ce-scl"),
+    ("duplicate-method", "  - ce\n", "  - ce\n  - {name: ce}\n", "methods[1]:", "{name: ce}", "duplicate method variant ce"),
+    ("method-not-mapping", "  - ce\n", "  - [ce]\n", "methods[0]:", "- [ce]", "must be a name or a mapping"),
+    ("unequal-zipped", "  train: [0, 1, 2, 3, 4]\n", "  train: [0, 1, 2, 3]\n", "seeds.train:", "train: [0, 1, 2, 3]", "equal lengths"),
+    ("negative-seed", "  data: [0, 1, 2, 3, 4]\n", "  data: [0, 1, 2, 3, -4]\n", "seeds.data[4]:", "data: [", "seed must be >= 0"),
+    ("empty-seeds", "  noise: [0, 1, 2, 3, 4]\n", "  noise: []\n", "seeds.noise:", "noise: []", "must not be empty"),
+    ("missing-noise-seeds", "  noise: [0, 1, 2, 3, 4]\n", "", "seeds.noise:", "seeds:", "required unless"),
+    ("unknown-seed-mode", "mode: zipped", "mode: paired", "seeds.mode:", "mode:", "unknown seed mode 'paired'"),
+    ("duplicate-seed-set", "  data: [0, 1, 2, 3, 4]\n  noise: [0, 1, 2, 3, 4]\n  train: [0, 1, 2, 3, 4]\n",
+     "  data: [0, 1, 1]\n  noise: [0, 1, 1]\n  train: [0, 1, 1]\n", "seeds.data[2]:", "data: [0, 1, 1]", "repeats seed set 1"),
+    ("epochs-bool", "  epochs: 5\n", "  epochs: true\n", "training.epochs:", "epochs:", "epochs must be an integer, got a boolean"),
+    ("epochs-zero", "  epochs: 5\n", "  epochs: 0\n", "training.epochs:", "epochs:", "epochs must be >= 1, got 0"),
+    ("lr-yaml11-string", "  lr: 1.0e-4\n", "  lr: 1e-4\n", "training.lr:", "lr:", "YAML reads 1e-4 as a string: write 1.0e-4"),
+    ("lr-zero", "  lr: 1.0e-4\n", "  lr: 0\n", "training.lr:", "lr:", "lr must be > 0, got 0"),
+    ("warmup-one", "  warmup_ratio: 0.0\n", "  warmup_ratio: 1.0\n", "training.warmup_ratio:", "warmup_ratio:", "in [0, 1), got 1"),
+    ("weight-decay-negative", "  weight_decay: 0.0\n", "  weight_decay: -0.01\n", "training.weight_decay:", "weight_decay:", ">= 0"),
+    ("training-not-mapping", "training:\n  epochs: 5\n  batch_size: 8\n  lr: 1.0e-4\n  warmup_ratio: 0.0\n"
+     "  weight_decay: 0.0\n  max_length: 64\n", "training: 5\n", "training:", "training:", "expected a mapping"),
+    ("dev-limit-zero", "  dev_limit: 300\n", "  dev_limit: 0\n", "evaluation.dev_limit:", "dev_limit:", "dev_limit must be >= 1"),
+    ("pool-from-dev-int", "  pool_from_dev: false\n", "  pool_from_dev: 0\n", "evaluation.pool_from_dev:", "pool_from_dev:", "true or false"),
+    ("unknown-selection", "  selection: best_dev\n", "  selection: last\n", "evaluation.selection:", "selection:", "unknown selection 'last'"),
+    ("gpus-negative", "  gpus_per_node: 1\n", "  gpus_per_node: -1\n", "executor.gpus_per_node:", "gpus_per_node:", ">= 0"),
+    ("partition-int", "  partition: gpu\n", "  partition: 5\n", "executor.partition:", "partition:", "must be a string"),
+]
+
+
+@pytest.mark.parametrize(
+    "old,new,key_path,needle,fragment", [case[1:] for case in ERROR_CASES], ids=[case[0] for case in ERROR_CASES]
+)
+def test_errors_name_key_path_and_line(tmp_path, old, new, key_path, needle, fragment):
+    text = replace(FULL, old, new)
+    message = load_error(tmp_path, text)
+    assert f" line {line_of(text, needle)}: {key_path}" in message, message
+    assert fragment in message, message
+
+
+def test_missing_top_level_key(tmp_path):
+    message = load_error(tmp_path, replace(MINIMAL, "model: all-minilm-l6-v2\n", ""))
+    assert "line 1: model: required key is missing" in message
+
+
+def test_missing_nested_key(tmp_path):
+    text = replace(MINIMAL, "  data: [0, 1]\n", "")
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'seeds:')}: seeds.data: required key is missing" in message
+
+
+def test_noise_family_none_rejects_temperatures(tmp_path):
+    text = replace(MINIMAL, "  family: none\n", "  family: none\n  temperatures: [0.5]\n")
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'temperatures')}: noise.temperatures: does not apply to noise family none" in message
+
+
+def test_n_relabel_int_rejected_with_n_train_all(tmp_path):
+    text = replace(FULL, "n_train: [100]", "n_train: [all]")
+    text = replace(text, "  n_relabel: all\n", "  n_relabel: 500\n")
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'n_relabel')}: noise.n_relabel: n_relabel must be 'all'" in message
+
+
+def test_n_relabel_int_accepted_when_large_enough(tmp_path):
+    grid = load_grid(write(tmp_path, replace(FULL, "  n_relabel: all\n", "  n_relabel: 100\n")))
+    assert grid.noise.n_relabel == 100
+
+
+def test_crossed_duplicate_seed(tmp_path):
+    text = replace(FULL, "  train: [0, 1, 2, 3, 4]\n  mode: zipped", "  train: [0, 1, 0]\n  mode: crossed")
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'train: [0, 1, 0]')}: seeds.train[2]: duplicate train seed 0" in message
+
+
+def test_duplicate_variant_across_ce_scl_entries(tmp_path):
+    text = replace(FULL, "  - {name: ce-scl, lam: [0.9], tau: [0.3]}\n",
+                   "  - {name: ce-scl, lam: [0.9], tau: [0.3]}\n  - {name: ce-scl, lam: [0.5, 0.9], tau: [0.3]}\n")
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'lam: [0.5, 0.9]')}: methods[2]: duplicate method variant ce-scl lam=0.9 tau=0.3" in message
+
+
+def test_non_string_key(tmp_path):
+    text = MINIMAL + "3: x\n"
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, '3: x')}:" in message and "keys must be strings" in message
+
+
+def test_duplicate_key_is_malformed(tmp_path):
+    text = MINIMAL + "model: other\n"
+    message = load_error(tmp_path, text)
+    assert f"line {line_of(text, 'model: other')}: malformed YAML" in message
+    assert "duplicate key 'model'" in message
+
+
+def test_malformed_yaml_names_line(tmp_path):
+    text = replace(MINIMAL, "n_train: [100]", "n_train: [100")
+    message = load_error(tmp_path, text)
+    assert "malformed YAML" in message
+    assert " line " in message
+    bad = "name: x\ntasks: [rt-polarity]\n  model: broken: here\n"
+    message = load_error(tmp_path, bad)
+    assert message.startswith(f"{tmp_path / 'grid.yaml'} line 3: malformed YAML"), message
+
+
+def test_top_level_not_a_mapping(tmp_path):
+    assert "expected a mapping, got a list" in load_error(tmp_path, "- a\n- b\n")
+    assert "empty" in load_error(tmp_path, "# nothing\n")
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="nope.yaml: grid file not found"):
+        load_grid(path)
