@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from noisebench.data.sampling import nested_order
-from noisebench.data.tasks import TaskData
+from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.artifact import noise_summary, write_artifact
 from noisebench.noise.families import FAMILIES, temperature_noise, uniform_noise
@@ -97,8 +97,8 @@ _WEAK_CACHE: dict[str, WeakModel] = {}
 
 
 def weak_model_for(task: TaskData) -> WeakModel:
-    """The task's weak model, fitted once per process (keyed by the clean data's hash)."""
-    key = f"{task.name}:{task.source_hash}"
+    """The task's weak model, fitted once per process (keyed by the hash of its clean training split)."""
+    key = f"{task.name}:{task.num_labels}:{frame_hash(task.weak_train)}"
     if key not in _WEAK_CACHE:
         _WEAK_CACHE[key] = fit_weak_model(task.weak_train, num_labels=task.num_labels)
     return _WEAK_CACHE[key]

@@ -1,0 +1,145 @@
+"""The grid runner: resume, skip, redo one, failures recorded, shards, claims, submitit's local executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from noisebench.grid.claims import claim, is_claimed, is_stale
+from noisebench.grid.runner import lock_path, parse_shard, plan, run_grid, select_shard
+from noisebench.grid.spec import expand, load_grid
+from noisebench.errors import ConfigError
+
+GRID = """\
+name: tiny
+tasks: [sst2]
+model: {model}
+n_train: [16]
+noise: {{family: temperature, temperatures: [0.5, 2.0]}}
+methods: [ce, {{name: ce-scl, lam: [0.9], tau: [0.3]}}]
+seeds: {{data: [0, 1], noise: [0, 1], train: [0, 1]}}
+training: {{epochs: 1, batch_size: 8, lr: 1.0e-3, max_length: 16}}
+"""
+
+
+@pytest.fixture()
+def grid_file(tmp_path, tiny_model_dir, glue_dir, monkeypatch) -> Path:
+    monkeypatch.setenv("NOISEBENCH_GLUE_DIR", str(glue_dir))
+    path = tmp_path / "tiny.yaml"
+    path.write_text(GRID.format(model=tiny_model_dir))
+    return path
+
+
+def metrics_by_run(results: Path) -> dict[str, float]:
+    table = pd.read_parquet(results / "results.parquet")
+    return dict(zip(table["run_id"], table["test_accuracy"]))
+
+
+def test_grid_runs_every_cell_once_and_writes_the_table(grid_file, tmp_path):
+    configs = expand(load_grid(grid_file))
+    summary = run_grid(configs, tmp_path / "r", progress=False)
+    assert summary.counts() == {"done": 8}
+    table = pd.read_parquet(tmp_path / "r" / "results.parquet")
+    assert sorted(table["run_id"]) == sorted(c.run_id for c in configs)
+    assert set(table["method"]) == {"ce", "ce-scl"} and set(table["temperature"]) == {0.5, 2.0}
+    # one artifact per (T, data_seed, noise_seed), shared by both methods
+    assert len(list((tmp_path / "r" / "noise").glob("sst2/*/*/noise.json"))) == 4
+
+    again = run_grid(configs, tmp_path / "r", progress=False)
+    assert again.counts() == {"skipped": 8}
+
+    victim = configs[3].run_id
+    before = metrics_by_run(tmp_path / "r")
+    shutil.rmtree(tmp_path / "r" / "runs" / victim)
+    redo = run_grid(configs, tmp_path / "r", progress=False)
+    assert redo.status[victim] == "done" and redo.counts() == {"done": 1, "skipped": 7}
+    assert metrics_by_run(tmp_path / "r") == before  # the redone run reproduces its numbers
+
+
+def test_a_failing_run_is_recorded_and_the_grid_goes_on(grid_file, tmp_path):
+    grid_file.write_text(grid_file.read_text().replace("n_train: [16]", "n_train: [16, 100000]"))
+    configs = expand(load_grid(grid_file))
+    summary = run_grid(configs, tmp_path / "r", progress=False)
+    assert summary.counts() == {"done": 8, "failed": 8}
+    for run_id in summary.failed:
+        run = tmp_path / "r" / "runs" / run_id
+        assert (run / "FAILED").is_file() and not (run / "DONE").exists()
+        assert "larger than the train pool" in (run / "traceback.txt").read_text()
+    assert len(pd.read_parquet(tmp_path / "r" / "results.parquet")) == 8
+    assert set(plan(configs, tmp_path / "r")["state"]) == {"done", "failed"}
+
+
+def test_shards_partition_the_grid(grid_file):
+    configs = expand(load_grid(grid_file))
+    shards = [select_shard(configs, parse_shard(f"{i}/3")) for i in (1, 2, 3)]
+    ids = [c.run_id for shard in shards for c in shard]
+    assert sorted(ids) == sorted(c.run_id for c in configs) and len(set(ids)) == len(ids)
+    with pytest.raises(ConfigError, match="i/N"):
+        parse_shard("2-3")
+    with pytest.raises(ConfigError, match="1 <= i <= N"):
+        parse_shard("4/3")
+
+
+def test_a_claimed_run_is_not_executed_twice(grid_file, tmp_path):
+    configs = expand(load_grid(grid_file))
+    held = configs[0]
+    with claim(lock_path(tmp_path / "r", held.run_id)) as mine:
+        assert mine
+        with claim(lock_path(tmp_path / "r", held.run_id)) as second:
+            assert not second
+        summary = run_grid(configs[:2], tmp_path / "r", progress=False)
+    assert summary.status[held.run_id] == "busy"
+    assert not (tmp_path / "r" / "runs" / held.run_id).exists()
+    assert summary.status[configs[1].run_id] == "done"
+
+
+def test_a_claim_left_by_a_dead_process_is_stale(tmp_path):
+    lock = tmp_path / "x.lock"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "since": 0}))
+    assert is_stale(lock) and not is_claimed(lock)
+    with claim(lock) as mine:
+        assert mine and json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
+def test_parallel_jobs_give_the_same_numbers_as_one_job(grid_file, tmp_path):
+    configs = expand(load_grid(grid_file))[:4]
+    run_grid(configs, tmp_path / "one", jobs=1, progress=False)
+    run_grid(configs, tmp_path / "two", jobs=2, progress=False)
+    assert metrics_by_run(tmp_path / "one") == metrics_by_run(tmp_path / "two")
+
+
+def test_submitit_local_executor_runs_the_grid(grid_file, tmp_path):
+    configs = expand(load_grid(grid_file))[:4]
+    summary = run_grid(configs, tmp_path / "s", executor="submitit", cluster="local", jobs=2, progress=False)
+    assert summary.counts() == {"done": 4}
+    assert len(list((tmp_path / "s" / "submitit").rglob("*_log.out"))) >= 2  # ran in submitit's subprocesses
+    run_grid(configs, tmp_path / "ref", progress=False)
+    assert metrics_by_run(tmp_path / "s") == metrics_by_run(tmp_path / "ref")
+
+
+def test_cli_grid_dry_run_collect_and_exit_status(grid_file, tmp_path):
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    results = tmp_path / "r"
+
+    def nb(*args):
+        return subprocess.run([sys.executable, "-m", "noisebench", *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+    dry = nb("train", "--grid", grid_file, "--results", results, "--dry-run")
+    assert dry.returncode == 0 and "8 runs: todo 8" in dry.stdout and not results.exists()
+    grid_file.write_text(grid_file.read_text().replace("n_train: [16]", "n_train: [16, 100000]").replace("temperatures: [0.5, 2.0]", "temperatures: [0.5]"))
+    run = nb("train", "--grid", grid_file, "--results", results)
+    assert run.returncode == 1 and "failed 4" in run.stdout and run.stderr.count("traceback.txt") == 4
+    (results / "results.parquet").unlink()
+    collected = nb("collect", results)
+    assert collected.returncode == 0 and len(pd.read_parquet(results / "results.parquet")) == 4
