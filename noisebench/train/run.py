@@ -58,6 +58,17 @@ def encode(frame: pd.DataFrame, model: str, max_length: int, is_pair: bool, labe
     return Encoded(features, frame["label"].to_numpy() if labels is None else labels)
 
 
+_EVAL_CACHE: dict[tuple, Encoded] = {}
+
+
+def encoded_eval_split(task: TaskData, split: str, model: str, max_length: int, limit: int | None) -> Encoded:
+    """A tokenised dev/test split, cached per process (a grid worker tokenises each split once)."""
+    key = (task.name, task.source_hash, split, model, max_length, limit)
+    if key not in _EVAL_CACHE:
+        _EVAL_CACHE[key] = encode(getattr(task, split).iloc[:limit], model, max_length, task.is_pair)
+    return _EVAL_CACHE[key]
+
+
 def _batch(encoded: Encoded, index: np.ndarray, model: str, device: torch.device) -> dict[str, torch.Tensor]:
     padded = load_tokenizer(model).pad([encoded.features[i] for i in index], return_tensors="pt")
     return {k: v.to(device) for k, v in padded.items()}
@@ -79,6 +90,14 @@ def predict(net: torch.nn.Module, encoded: Encoded, model: str, device: torch.de
             cls = np.empty((len(encoded), hidden.shape[1]), dtype=np.float32) if cls is None else cls
             cls[index] = hidden
     return preds, cls
+
+
+def make_optimizer(net: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW, fused where this torch build supports it (5x faster updates on CPU, same algorithm)."""
+    try:
+        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 def training_labels(config: RunConfig, task: TaskData, subset: pd.DataFrame, noise_dir: Path | None) -> pd.DataFrame:
@@ -123,15 +142,15 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     noisy = labels["label_noisy"].to_numpy()
     train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
-    dev = encode(task.dev.iloc[: config.dev_limit], config.model, config.max_length, task.is_pair)
-    test = encode(task.test.iloc[: config.test_limit], config.model, config.max_length, task.is_pair)
+    dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
+    test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
     torch.manual_seed(config.train_seed)
     net = fresh_model(config.model, task.num_labels, config.train_seed).to(device)
     setup_s = time.perf_counter() - started
 
     steps_per_epoch = -(-len(train) // config.batch_size)
     total_steps = steps_per_epoch * config.epochs
-    optimizer = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = make_optimizer(net, config.lr, config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     shuffler = torch.Generator().manual_seed(config.train_seed)
     corrupted = labels["is_corrupted"].to_numpy()
