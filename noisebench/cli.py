@@ -187,12 +187,36 @@ def plot(results_dir: Path, out: Path) -> None:
     table = collect_table(results_dir)
     if table.empty:
         raise DataError(f"no finished runs in {results_dir}")
-    if out.suffix.lower() in (".png", ".pdf"):
-        paths = plot_accuracy_vs_noise(table, out.with_suffix(""))
-    else:
-        paths = plot_all(table, collect_history(results_dir), results_dir, out)
+    try:
+        if out.suffix.lower() in (".png", ".pdf"):
+            paths = plot_accuracy_vs_noise(table, out.with_suffix(""))
+        else:
+            paths = plot_all(table, collect_history(results_dir), results_dir, out)
+    except ValueError as error:  # the analysis library's word for a table it cannot use
+        raise DataError(str(error)) from error
     for path in paths:
         click.echo(path)
+
+
+@main.command()
+@click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Markdown file to write.")
+@click.option("--figures", "figures_dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Also make every figure here and link it (default: a folder next to --out).")
+def report(results_dir: Path, out: Path, figures_dir: Path | None) -> None:
+    """Markdown report: set-up, paired statistics per cell, figures, our numbers beside the paper's."""
+    from noisebench.analysis.report import write_report
+    from noisebench.analysis.results import collect_history, collect_table
+    from noisebench.errors import DataError
+
+    table = collect_table(results_dir)
+    if table.empty:
+        raise DataError(f"no finished runs in {results_dir}")
+    figures_dir = figures_dir or out.parent / f"{out.stem}-figures"
+    try:
+        path = write_report(table, collect_history(results_dir), results_dir, out, figures_dir=figures_dir)
+    except ValueError as error:  # the analysis library's word for a table it cannot use
+        raise DataError(str(error)) from error
+    click.echo(path)
 
 
 @main.command()

@@ -15,11 +15,11 @@ against the PDF before quoting them.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
+from noisebench.analysis.values import is_missing
 
 __all__ = ["SOURCE", "TABLES", "COLUMNS", "paper_table", "match_paper"]
 
@@ -127,24 +127,15 @@ def paper_table() -> pd.DataFrame:
     return frame
 
 
-def _missing(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _infer_setting(cell: Mapping[str, Any]) -> str:
     noise_family = cell.get("noise_family")
-    if not _missing(cell.get("temperature")) or (
+    if not is_missing(cell.get("temperature")) or (
         noise_family is not None and noise_family != "none"
     ):
         return "noisy"
     if cell.get("task") in _TRANSFER:
         return "transfer"
-    if not _missing(cell.get("n_train")):
+    if not is_missing(cell.get("n_train")):
         return "few-shot"
     return "full"
 
@@ -187,7 +178,7 @@ def match_paper(cell: Mapping[str, Any]) -> pd.DataFrame:
     mask = (table["setting"] == setting) & (table["task"] == cell["task"])
     if setting == "few-shot":
         n_train = cell.get("n_train")
-        if _missing(n_train):
+        if is_missing(n_train):
             raise ValueError("match_paper: a few-shot cell needs n_train")
         mask &= table["n_train"] == float(n_train)
     elif setting == "noisy":
@@ -195,7 +186,7 @@ def match_paper(cell: Mapping[str, Any]) -> pd.DataFrame:
         if noise_family is not None and noise_family != "temperature":
             return table.iloc[0:0].reset_index(drop=True)  # the paper only has temperature noise
         temperature = cell.get("temperature")
-        if _missing(temperature):
+        if is_missing(temperature):
             raise ValueError("match_paper: a noisy cell needs a temperature")
         mask &= np.isclose(table["temperature"].to_numpy(dtype=float), float(temperature))
     return table[mask].reset_index(drop=True)

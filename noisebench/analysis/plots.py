@@ -45,6 +45,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats as sps  # noqa: E402
 
 from noisebench.analysis.stats import compare_methods  # noqa: E402
+from noisebench.analysis.values import is_missing  # noqa: E402
 
 __all__ = [
     "DPI",
@@ -82,17 +83,8 @@ _SCL_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
 # --------------------------------------------------------------------------
 
 
-def _isnan(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _fmt_n(value: Any) -> str:
-    if _isnan(value):
+    if is_missing(value):
         return "all"
     f = float(value)
     return str(int(f)) if f.is_integer() else f"{f:g}"
@@ -144,7 +136,7 @@ def method_label(method: str, lam: Any = None, tau: Any = None) -> str:
     if method == "ce":
         return "CE"
     if method == "ce-scl":
-        if _isnan(lam) and _isnan(tau):
+        if is_missing(lam) and is_missing(tau):
             return "CE+SCL"
         return f"CE+SCL (λ={float(lam):g}, τ={float(tau):g})"
     return str(method)
@@ -154,8 +146,8 @@ def _series_key(row: Mapping[str, Any]) -> tuple:
     """CE runs form one series whatever their lam/tau; CE+SCL one per (lam, tau)."""
     if row["method"] == "ce":
         return ("ce", None, None)
-    lam = None if _isnan(row.get("lam")) else float(row["lam"])
-    tau = None if _isnan(row.get("tau")) else float(row["tau"])
+    lam = None if is_missing(row.get("lam")) else float(row["lam"])
+    tau = None if is_missing(row.get("tau")) else float(row["tau"])
     return (str(row["method"]), lam, tau)
 
 
@@ -188,7 +180,7 @@ def _panels(frame: pd.DataFrame) -> list[tuple[tuple, pd.DataFrame]]:
     for key, group in frame.groupby(keys, dropna=False, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         out.append((tuple(key), group))
-    out.sort(key=lambda kv: tuple((_isnan(v), str(v) if not isinstance(v, (int, float)) or _isnan(v)
+    out.sort(key=lambda kv: tuple((is_missing(v), str(v) if not isinstance(v, (int, float)) or is_missing(v)
                                    else f"{float(v):020.6f}") for v in kv[0]))
     return out
 
@@ -198,7 +190,7 @@ def _panel_rows(table: pd.DataFrame, key: tuple) -> pd.DataFrame:
     rows = table
     for k, v in zip(PANEL_KEYS, key):
         if k in rows.columns:
-            rows = rows[rows[k].isna()] if _isnan(v) else rows[rows[k] == v]
+            rows = rows[rows[k].isna()] if is_missing(v) else rows[rows[k] == v]
     return rows
 
 
@@ -407,8 +399,8 @@ def plot_difference_vs_noise(
     cells = cells[(cells["noise_family"] == "none") | pd.to_numeric(cells["temperature"], errors="coerce").notna()]
     if cells.empty:
         raise ValueError(f"{where}: no temperature/clean cell with paired CE and CE+SCL runs")
-    cells["_series"] = [("ce-scl", None if _isnan(r["lam"]) else float(r["lam"]),
-                         None if _isnan(r["tau"]) else float(r["tau"])) for r in cells.to_dict("records")]
+    cells["_series"] = [("ce-scl", None if is_missing(r["lam"]) else float(r["lam"]),
+                         None if is_missing(r["tau"]) else float(r["tau"])) for r in cells.to_dict("records")]
     series = _series_order(cells["_series"])
     colors = _series_colors(series)
     panels = _panels(cells)
@@ -520,10 +512,10 @@ def plot_noise_rate_vs_temperature(source: pd.DataFrame | Iterable[Path | str], 
     fig, axes = _subplots(len(tasks), panel_size=(4.8, 3.8))
     for ax, task in zip(axes, tasks):
         sub = frame[frame["task"].astype(str) == task]
-        ns = sorted(sub["n_train"].unique(), key=lambda v: (_isnan(v), 0 if _isnan(v) else v))
+        ns = sorted(sub["n_train"].unique(), key=lambda v: (is_missing(v), 0 if is_missing(v) else v))
         counts = []
         for i, n in enumerate(ns):
-            part = sub[sub["n_train"].isna()] if _isnan(n) else sub[sub["n_train"] == n]
+            part = sub[sub["n_train"].isna()] if is_missing(n) else sub[sub["n_train"] == n]
             agg = part.groupby("temperature")["rate"].agg(["mean", "min", "max", "size"]).sort_index()
             counts += agg["size"].tolist()
             x = agg.index.to_numpy(dtype=float)
@@ -819,14 +811,14 @@ def _pick_tsne_runs(table: pd.DataFrame, results_dir: Path) -> tuple[dict[str, P
         if not picks:
             continue
         t = info.get("temperature")
-        rank = (len(picks), -1.0 if _isnan(t) else float(t),
-                tuple(-float(info[k]) if not _isnan(info.get(k)) else 0.0 for k in SEED_KEYS if k in info))
-        noise = f"T{float(t):g}" if not _isnan(t) else "clean"
+        rank = (len(picks), -1.0 if is_missing(t) else float(t),
+                tuple(-float(info[k]) if not is_missing(info.get(k)) else 0.0 for k in SEED_KEYS if k in info))
+        noise = f"T{float(t):g}" if not is_missing(t) else "clean"
         stem = _slug("tsne", info.get("task"), f"N{_fmt_n(info.get('n_train'))}", noise)
-        seeds = ", ".join(f"{k.split('_')[0]} {_fmt_n(info[k]) if not _isnan(info.get(k)) else '—'}"
+        seeds = ", ".join(f"{k.split('_')[0]} {_fmt_n(info[k]) if not is_missing(info.get(k)) else '—'}"
                           for k in SEED_KEYS if k in info)
         title = (f"{info.get('task')} · {info.get('model')} · N={_fmt_n(info.get('n_train'))} · "
-                 f"{'T=' + format(float(t), 'g') if not _isnan(t) else 'clean labels'}  (seeds: {seeds})")
+                 f"{'T=' + format(float(t), 'g') if not is_missing(t) else 'clean labels'}  (seeds: {seeds})")
         if best is None or rank > best[0]:
             best = (rank, picks, stem, title)
     return None if best is None else (best[1], best[2], best[3])

@@ -37,6 +37,7 @@ from noisebench.analysis.stats import (
     top_k_by_dev,
 )
 from noisebench.io import write_bytes_atomic
+from noisebench.analysis.values import is_missing
 
 __all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER", "CLOSEST_PAPER_TASK"]
 
@@ -66,43 +67,34 @@ _VERDICTS = ("replicated", "not replicated", "not confirmed at this sample size"
 # --------------------------------------------------------------------------
 
 
-def _isnan(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    try:
-        return math.isnan(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
 def _pct(x: Any, digits: int = 2) -> str:
-    return "n/a" if _isnan(x) else f"{float(x) * 100:.{digits}f}"
+    return "n/a" if is_missing(x) else f"{float(x) * 100:.{digits}f}"
 
 
 def _pp(x: Any) -> str:
-    return "n/a" if _isnan(x) else f"{float(x) * 100:+.2f}"
+    return "n/a" if is_missing(x) else f"{float(x) * 100:+.2f}"
 
 
 def _delta_ci(d: Any, lo: Any, hi: Any) -> str:
-    if _isnan(d):
+    if is_missing(d):
         return "n/a"
-    ci = "[n/a]" if _isnan(lo) or _isnan(hi) else f"[{_pp(lo)}, {_pp(hi)}]"
+    ci = "[n/a]" if is_missing(lo) or is_missing(hi) else f"[{_pp(lo)}, {_pp(hi)}]"
     return f"{_pp(d)} {ci}"
 
 
 def _rate(x: Any) -> str:
-    return "n/a" if _isnan(x) else f"{float(x):.1%}"
+    return "n/a" if is_missing(x) else f"{float(x):.1%}"
 
 
 def _n(x: Any) -> str:
-    if _isnan(x):
+    if is_missing(x):
         return "all"
     f = float(x)
     return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
 def _g(x: Any) -> str:
-    return "—" if _isnan(x) else f"{float(x):g}"
+    return "—" if is_missing(x) else f"{float(x):g}"
 
 
 def _noise(row: Mapping[str, Any]) -> str:
@@ -124,7 +116,7 @@ def _method(method: str, lam: Any = None, tau: Any = None) -> str:
     if method == "ce":
         return "CE"
     if method == "ce-scl":
-        return "CE+SCL" if _isnan(lam) else f"CE+SCL (λ={float(lam):g}, τ={_g(tau)})"
+        return "CE+SCL" if is_missing(lam) else f"CE+SCL (λ={float(lam):g}, τ={_g(tau)})"
     return str(method)
 
 
@@ -184,7 +176,7 @@ def _select(frame: pd.DataFrame, key: Mapping[str, Any]) -> pd.DataFrame:
     for column, value in key.items():
         if column not in frame.columns:
             continue
-        if _isnan(value):
+        if is_missing(value):
             mask &= frame[column].isna()
         else:
             mask &= frame[column] == value
@@ -245,7 +237,7 @@ def paper_verdict(
     * **not confirmed at this sample size**: otherwise (interval includes 0, or
       fewer than 2 pairs).
     """
-    d, lo, hi = (float(v) * 100 if not _isnan(v) else math.nan for v in (mean_diff, ci_low, ci_high))
+    d, lo, hi = (float(v) * 100 if not is_missing(v) else math.nan for v in (mean_diff, ci_low, ci_high))
     paper = f"the paper reports CE+SCL − CE = {paper_delta_pp:+.1f} pp"
     if n_pairs < 2 or not np.isfinite(d):
         return (_VERDICTS[2], f"Not confirmed at this sample size: {paper}; we have {n_pairs} pair(s), "
@@ -259,7 +251,7 @@ def paper_verdict(
     if abs(d) < 1e-9:  # round-off, e.g. 0.917 - 0.918 + 0.001
         d = 0.0
     same = np.sign(d) == s
-    sig = not _isnan(p_holm) and float(p_holm) < alpha
+    sig = not is_missing(p_holm) and float(p_holm) < alpha
     has_ci = np.isfinite(lo) and np.isfinite(hi)
     ci_same = has_ci and ((lo > 0) if s > 0 else (hi < 0))
     ci_opp = has_ci and ((hi < 0) if s > 0 else (lo > 0))
@@ -386,7 +378,7 @@ def _paper_reference(stats_df: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
     for row in stats_df.to_dict("records"):
         task = row["task"]
         setting = "noisy" if row.get("noise_family") in ("temperature", "uniform") else (
-            "few-shot" if not _isnan(row.get("n_train")) else "full")
+            "few-shot" if not is_missing(row.get("n_train")) else "full")
         if (task, setting) in seen:
             continue
         seen.add((task, setting))
@@ -398,7 +390,7 @@ def _paper_reference(stats_df: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
         else:
             target, intro = None, f"{task} is not in the paper and has no close counterpart; all tasks"
         rows = paper[(paper["setting"] == setting) & ((paper["task"] == target) if target else True)]
-        if setting == "few-shot" and target is not None and not rows.empty and not _isnan(row.get("n_train")):
+        if setting == "few-shot" and target is not None and not rows.empty and not is_missing(row.get("n_train")):
             ns = rows["n_train"].unique()
             closest = ns[np.argmin(np.abs(np.log(ns) - math.log(max(float(row["n_train"]), 1.0))))]
             rows = rows[rows["n_train"] == closest]
@@ -415,9 +407,9 @@ def _paper_reference(stats_df: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
             at = []
             if target is None:
                 at.append(PAPER_TASK_NAMES.get(str(key[0]), str(key[0])))
-            if not _isnan(key[1]):
+            if not is_missing(key[1]):
                 at.append(f"N={_n(key[1])}")
-            if not _isnan(key[2]):
+            if not is_missing(key[2]):
                 at.append(f"T={float(key[2]):g}")
             claims.append(f"{' '.join(at) + ': ' if at else ''}CE {ce.iloc[0]:.1f}% vs CE+SCL {scl.iloc[0]:.1f}% "
                           f"({scl.iloc[0] - ce.iloc[0]:+.1f} pp)")
@@ -461,7 +453,7 @@ def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -
     seeds = table[[c for c in ("data_seed", "noise_seed", "train_seed") if c in table.columns]]
     n_triples = len(seeds.drop_duplicates())
     scl = table[table["method"] == "ce-scl"]
-    scl_pairs = sorted({(float(a), float(b)) for a, b in zip(scl["lam"], scl["tau"]) if not _isnan(a)})
+    scl_pairs = sorted({(float(a), float(b)) for a, b in zip(scl["lam"], scl["tau"]) if not is_missing(a)})
     temps = _values(table[table["noise_family"] == "temperature"], "temperature")
     methods = ["CE"] * bool((table["method"] == "ce").any()) + [
         f"CE+SCL (λ={lam:g}, τ={tau:g})" for lam, tau in scl_pairs]
@@ -514,8 +506,8 @@ def _stats_section(stats_df: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     for r in stats_df.to_dict("records"):
         if r["n_pairs"] > 0:
             kind = "exact" if r["signflip_exact"] is True else "sampled" if r["signflip_exact"] is False else ""
-            p_sf = format_p(r["p_signflip"]) + (f" ({kind})" if kind and not _isnan(r["p_signflip"]) else "")
-            significant = "n/a" if _isnan(r["p_holm"]) else ("yes" if r["significant"] else "no")
+            p_sf = format_p(r["p_signflip"]) + (f" ({kind})" if kind and not is_missing(r["p_signflip"]) else "")
+            significant = "n/a" if is_missing(r["p_holm"]) else ("yes" if r["significant"] else "no")
         else:
             p_sf, significant = "n/a", "n/a"
         row = [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + (
@@ -529,7 +521,7 @@ def _stats_section(stats_df: pd.DataFrame, table: pd.DataFrame) -> list[str]:
             what = (f"{int(r['n_unpaired_baseline'])} CE and {int(r['n_unpaired_treatment'])} CE+SCL run(s) "
                     f"without a partner")
             notes.append(f"- {r['task']}, N={_n(r['n_train'])}, {_noise(r)}, "
-                         f"{_method('ce-scl', r['lam'], r['tau']) if not _isnan(r['lam']) else 'CE only'}: "
+                         f"{_method('ce-scl', r['lam'], r['tau']) if not is_missing(r['lam']) else 'CE only'}: "
                          f"{what} (not in the paired statistics; see the seed summary).")
     lines += _md_table(headers, rows) + [""]
     if notes:
@@ -557,12 +549,12 @@ def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> 
         r = dict(r)
         if r.get("noise_family") == "uniform":
             r["noise_rate"], r["temperature"] = r["temperature"], math.nan
-        sd = "" if _isnan(r["std_all"]) else f" ± {_pct(r['std_all'])}"
+        sd = "" if is_missing(r["std_all"]) else f" ± {_pct(r['std_all'])}"
         row = [r["task"]] + [r["model"]] * multi_model + [
             _n(r["n_train"]), _noise(r), _method(r["method"], r["lam"], r["tau"]), int(r["n_all"]),
             f"{_pct(r['mean_all'])}{sd}"]
         if has_top:
-            sd_top = "" if _isnan(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
+            sd_top = "" if is_missing(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
             row.append(f"{_pct(r[f'mean_top{TOP_K}'])}{sd_top} ({int(r[f'n_top{TOP_K}'])})")
         rows.append(row)
     return lines + _md_table(headers, rows) + [""]

@@ -33,7 +33,6 @@ import the training code or the CLI.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+from noisebench.analysis.values import is_missing
 
 __all__ = [
     "BASE_KEYS",
@@ -109,12 +109,6 @@ def _require_finite(table: pd.DataFrame, column: str, *, where: str) -> None:
         raise ValueError(f"{where}: column {column!r} is missing/NaN for run(s): {shown}")
 
 
-def _isnan(value: Any) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, (float, np.floating)) and math.isnan(value)
-
-
 def _scalar(value: Any) -> Any:
     """NumPy scalar -> Python scalar; None/NA -> float NaN."""
     if value is None or value is pd.NA:
@@ -126,7 +120,7 @@ def _scalar(value: Any) -> Any:
 
 def _hashable(values: Iterable[Any]) -> tuple:
     """Dict key in which every NaN becomes ``None`` (NaN != NaN breaks look-ups)."""
-    return tuple(None if _isnan(v) else _scalar(v) for v in values)
+    return tuple(None if is_missing(v) else _scalar(v) for v in values)
 
 
 def _sort_key(values: tuple) -> tuple:
@@ -785,7 +779,7 @@ def top_k_by_dev(
 
 def format_p(p: float | None, *, digits: int = 3) -> str:
     """Render a p-value: ``"n/a"`` for None/NaN (not computed), ``"<0.001"`` style floor."""
-    if p is None or _isnan(p):
+    if p is None or is_missing(p):
         return "n/a"
     floor = 10.0 ** (-digits)
     if p < floor:

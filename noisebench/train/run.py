@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
