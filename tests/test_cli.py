@@ -139,6 +139,29 @@ def test_glue_dir_missing_a_file_is_one_line_error(tmp_path):
 
 
 def test_every_command_has_help(tmp_path):
-    for command in ("generate", "train", "plot", "demo"):
+    for command in ("generate", "train", "plot", "report", "collect", "demo"):
         result = nb(command, "--help", env_home=tmp_path)
         assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_plot_into_a_folder_makes_every_supported_figure(workspace):
+    out = workspace["root"] / "all-figures"
+    result = nb("plot", "--results", workspace["root"] / "results", "--out", out, env_home=workspace["home"])
+    assert result.returncode == 0, result.stderr
+    names = {p.name for p in out.glob("*.png")}
+    assert {"accuracy_vs_noise.png", "noise_rate_vs_temperature.png"} <= names
+
+
+def test_report_writes_markdown_with_statistics(workspace):
+    out = workspace["root"] / "report" / "report.md"
+    result = nb("report", "--results", workspace["root"] / "results", "--out", out, env_home=workspace["home"])
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "sst2" in text and "Comparison with the paper" in text
+    assert (out.parent / "report-figures" / "accuracy_vs_noise.png").is_file()
+
+
+def test_plot_and_report_on_an_empty_results_dir_are_one_line_errors(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert_one_line_error(nb("plot", "--results", tmp_path / "empty", "--out", tmp_path / "x.png", env_home=tmp_path), "no finished runs")
+    assert_one_line_error(nb("report", "--results", tmp_path / "empty", "--out", tmp_path / "r.md", env_home=tmp_path), "no finished runs")
