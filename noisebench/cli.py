@@ -113,15 +113,11 @@ def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, n
     from noisebench.train.run import run_training
 
     get_task_spec(task)
-    noise = {}
-    if noise_dir is not None:
-        meta = read_artifact(noise_dir).meta
-        family = meta["family"]
-        level = next(iter(meta["params"].values()))
-        noise = {"noise_family": family, "noise_seed": meta["seeds"]["noise_seed"], "temperature" if family == "temperature" else "noise_rate": level}
-        data_seed = meta["seeds"]["data_seed"] if data_seed is None else data_seed
+    noise = read_artifact(noise_dir).run_fields() if noise_dir is not None else {"data_seed": 0}
+    if data_seed is not None:
+        noise["data_seed"] = data_seed
     config = RunConfig(
-        task=task, model=model, n_train=n_train, data_seed=data_seed or 0, method=method,
+        task=task, model=model, n_train=n_train, method=method,
         lam=lam if method == "ce-scl" else 0.0, tau=tau if method == "ce-scl" else None, train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
         pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, **noise,

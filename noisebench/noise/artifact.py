@@ -26,6 +26,19 @@ class NoiseArtifact:
     meta: dict[str, Any]
     labels: pd.DataFrame
 
+    def run_fields(self) -> dict[str, Any]:
+        """The run-config fields this artifact stands for: family, level, noise and data seeds."""
+        family = self.meta.get("family")
+        level = next(iter(self.meta.get("params", {}).values()), None)
+        seeds = self.meta.get("seeds", {})
+        return {
+            "noise_family": family,
+            "temperature": level if family == "temperature" else None,
+            "noise_rate": level if family == "uniform" else None,
+            "noise_seed": seeds.get("noise_seed"),
+            "data_seed": seeds.get("data_seed"),
+        }
+
     def noisy_labels_for(self, ids: pd.Series) -> pd.DataFrame:
         """Rows of ``labels`` for ``ids``, in that order; a missing id is a DataError."""
         indexed = self.labels.set_index("id")

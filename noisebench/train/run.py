@@ -120,14 +120,8 @@ def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -
         raise DataError(f"noise artifact {artifact.path} was made for task {meta.get('task')!r}, not {task.name!r}")
     if meta.get("source_hash") != task.source_hash:
         raise DataError(f"noise artifact {artifact.path} was made from different {task.name} data (source hash differs)")
-    level = config.temperature if config.noise_family == "temperature" else config.noise_rate
-    expected = {"family": config.noise_family, "level": level, "noise_seed": config.noise_seed, "data_seed": config.data_seed}
-    found = {
-        "family": meta.get("family"),
-        "level": next(iter(meta.get("params", {}).values()), None),
-        "noise_seed": meta.get("seeds", {}).get("noise_seed"),
-        "data_seed": meta.get("seeds", {}).get("data_seed"),
-    }
+    found = artifact.run_fields()
+    expected = {key: getattr(config, key) for key in found}
     if expected != found:
         raise DataError(f"noise artifact {artifact.path} has {found}, but the run asks for {expected}")
 
