@@ -9,7 +9,7 @@ DEMO_SEEDS = (0, 1)
 
 
 def demo_configs() -> list[RunConfig]:
-    """12 runs sized for about 10 minutes on 2 CPU cores (short epochs, evaluation on split prefixes)."""
+    """12 runs sized for about 8 minutes on 2 CPU cores (short epochs, evaluation on split prefixes)."""
     common = dict(
         task="rt-polarity", n_train=100, noise_family="temperature", epochs=5, batch_size=16, lr=3e-4,
         max_length=64, dev_limit=200, test_limit=500,

@@ -259,8 +259,3 @@ def _run_submitit(todo: list[RunConfig], results_dir: Path, data_dir: Path | Non
         if pending:
             time.sleep(2.0)
     return outcomes
-
-
-def run_sequential(configs: list[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> GridSummary:
-    """Run every config in this process (the demo's path)."""
-    return run_grid(configs, results_dir, jobs=1, data_dir=data_dir, progress=progress)
