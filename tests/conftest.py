@@ -43,8 +43,12 @@ def glue_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide BERT with random weights and a word-level vocabulary, saved like a hub model."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    """A 2-layer, 32-wide BERT encoder with random weights and a word-level vocabulary.
+
+    Saved without a classification head, like a pre-trained hub encoder, so that loading it for
+    sequence classification initialises a new head (as with all-MiniLM-L6-v2 or roberta-large).
+    """
+    from transformers import BertConfig, BertModel, BertTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *NEUTRAL]
@@ -57,7 +61,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     import torch
 
     torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
+    BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

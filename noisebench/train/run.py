@@ -137,8 +137,8 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
     train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
     test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
-    torch.manual_seed(config.train_seed)
     net = fresh_model(config.model, task.num_labels, config.train_seed).to(device)
+    torch.manual_seed(config.train_seed)  # after loading: a cold from_pretrained draws from the global RNG
     setup_s = time.perf_counter() - started
 
     steps_per_epoch = -(-len(train) // config.batch_size)

@@ -11,6 +11,7 @@ from noisebench.data.tasks import load_task
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.train.config import RunConfig
+from noisebench.train.encoder import _load_base
 from noisebench.train.run import run_training
 from noisebench.train.rundir import write_done
 
@@ -34,10 +35,11 @@ def artifact(glue_dir, tmp_path_factory) -> Path:
     return out
 
 
-def test_same_seeds_give_identical_metrics(tiny_model_dir, glue_dir, artifact):
+def test_same_seeds_give_identical_metrics_with_cold_or_warm_model_cache(tiny_model_dir, glue_dir, artifact):
     config = _config(tiny_model_dir, method="ce-scl", lam=0.5, tau=0.3, noise_family="temperature", temperature=0.5, noise_seed=3, data_seed=1)
+    _load_base.cache_clear()  # the first run of a worker reads the model from disk ...
     first = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)
-    second = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)
+    second = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)  # ... later ones copy it
     assert _without_times(first.metrics) == _without_times(second.metrics)
 
 
