@@ -105,8 +105,11 @@ def fetch_asset(asset: Asset, *, home: Path | None = None) -> Path:
     try:
         archive = _download(asset, download_dir)
         _verify(asset, archive)
-        with atomic_dir(target, overwrite=True) as tmp:
+        with atomic_dir(target) as tmp:
             _extract(asset, archive, tmp)
+    except FileExistsError:
+        if not extracted.exists():  # a complete entry appeared meanwhile unless the folder is foreign
+            raise AssetError(f"asset {asset.name}: {target} exists but lacks {extracted.name}; remove it") from None
     except OSError as exc:
         raise AssetError(f"asset {asset.name}: could not write to cache {root} ({exc})") from exc
     finally:

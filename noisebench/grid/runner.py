@@ -22,6 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from noisebench.analysis.results import collect_table
+from noisebench.assets import ASSETS, asset_path
 from noisebench.errors import ConfigError
 from noisebench.grid.artifacts import ensure_artifact, noise_spec
 from noisebench.grid.claims import claim, is_claimed
@@ -140,6 +141,12 @@ def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_d
     return len(firsts)
 
 
+def prefetch_assets(configs: Sequence[RunConfig]) -> None:
+    """Fetch the offline encoders the runs name once, here, rather than in every worker at once."""
+    for model in sorted({c.model for c in configs} & set(ASSETS)):
+        asset_path(model)
+
+
 def _init_worker(threads: int) -> None:
     import torch
 
@@ -190,6 +197,7 @@ def run_grid(
     todo = [c for c in mine if not is_done(run_path(results_dir, c))]
     todo_ids = {c.run_id for c in todo}
     summary = GridSummary({c.run_id: "skipped" for c in mine if c.run_id not in todo_ids})
+    prefetch_assets(todo)
     prepare_artifacts(todo, results_dir, data_dir=data_dir, progress=progress)
     bar = _Progress(len(mine), len(mine) - len(todo), min(jobs, len(todo)), progress)
     try:
