@@ -341,6 +341,7 @@ def plot_accuracy_vs_noise(table: pd.DataFrame, out_stem: Path | str, *, confide
                 agg.sort()
                 x = np.array([a[0] for a in agg])
                 m, lo, hi = (np.array([a[k] for a in agg]) * 100 for k in (1, 2, 3))
+                lo, hi = np.clip(lo, 0, 100), np.clip(hi, 0, 100)  # accuracy lives in [0, 100]
                 counts += [a[4] for a in agg]
                 ax.plot(x, m, marker="o", color=color, label=label, linewidth=1.6, markersize=5)
                 _band(ax, x, m, lo, hi, color)
