@@ -359,10 +359,10 @@ def test_shipped_grid_sizes():
     runs = expand(quick)
     assert len(runs) == 5 * 2 * 5
     assert {r.model for r in runs} == {"all-minilm-l6-v2"}
-    assert (quick.training.epochs, quick.training.lr, quick.training.max_length) == (5, 1e-4, 64)
-    assert (quick.evaluation.dev_limit, quick.evaluation.test_limit) == (300, 1000)
+    assert (quick.training.epochs, quick.training.lr, quick.training.max_length) == (5, 3e-4, 64)
+    assert (quick.evaluation.dev_limit, quick.evaluation.test_limit) == (200, 1000)
     assert len(noise_jobs(quick)) == 25
-    assert "# sized for ~30 min on 2 CPU cores; see README" in (REPO / "experiments" / "quick.yaml").read_text()
+    assert "Sized for about 30 minutes on 2 CPU cores" in (REPO / "experiments" / "quick.yaml").read_text()
 
     noise = load_grid(REPO / "experiments" / "paper-noise.yaml")
     assert len(expand(noise)) == 3 * 5 * 10 * 2
