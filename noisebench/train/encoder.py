@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 from functools import lru_cache
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -73,8 +72,3 @@ def reset_head(model: PreTrainedModel, missing_keys: tuple[str, ...], seed: int)
                 module.bias.zero_()
             else:
                 raise RuntimeError(f"do not know how to initialise new module {name} ({type(module).__name__})")
-
-
-def model_path_exists(model: str) -> bool:
-    """Whether ``model`` names an offline asset or an existing local folder (else it is a hub id)."""
-    return model in ASSETS or Path(model).exists()

@@ -32,7 +32,7 @@ EVAL_BATCH_SIZE = 128
 
 @dataclass
 class Encoded:
-    """A tokenised split: token id lists (unpadded), labels, and the order that groups similar lengths."""
+    """A tokenised split: unpadded token id lists per example, and the labels to train or score against."""
 
     features: list[dict[str, list[int]]]
     labels: np.ndarray
