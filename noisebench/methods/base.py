@@ -1,0 +1,59 @@
+"""What a training method is: a loss over (logits, features, labels) and its bounded hyper-parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from noisebench.errors import ConfigError
+from noisebench.parameters import Parameter
+
+if TYPE_CHECKING:  # the registry stays importable without torch; losses import it when called
+    from torch import Tensor
+
+LossFn = Callable[..., "Tensor"]
+"""``loss(logits, features, labels, **hyper_parameters) -> scalar``; features may be None."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """A training objective registered under ``name``.
+
+    ``uses_features(params)`` says whether the loss needs the encoder's sentence features for these
+    hyper-parameters (the training loop skips computing them otherwise, so e.g. CE+SCL with λ = 0
+    runs exactly the CE computation).
+    """
+
+    name: str
+    loss: LossFn
+    hyper_parameters: tuple[Parameter, ...] = ()
+    uses_features: Callable[[Mapping[str, float]], bool] = field(default=lambda params: False)
+    description: str = ""
+
+    def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Every hyper-parameter, from ``params`` or its default, checked; unknown names are errors."""
+        params = dict(params or {})
+        known = {p.name for p in self.hyper_parameters}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            takes = f"takes {', '.join(sorted(known))}" if known else "takes no hyper-parameters"
+            raise ConfigError(f"method {self.name} {takes}; got {', '.join(unknown)}")
+        resolved = {}
+        for p in self.hyper_parameters:
+            value = params.get(p.name, p.default)
+            if value is None:
+                raise ConfigError(f"method {self.name} needs {p.name} ({p.bounds_text()})")
+            resolved[p.name] = p.check(value)
+        return resolved
+
+    def compute_loss(self, logits: Tensor, features: Tensor | None, labels: Tensor, params: Mapping[str, float]) -> Tensor:
+        return self.loss(logits, features, labels, **params)
+
+    def label(self, params: Mapping[str, float]) -> str:
+        """How plots and reports name this method with these hyper-parameters, e.g. ``ce-scl(λ=0.9, τ=0.3)``."""
+        if not params:
+            return self.name
+        symbols = {p.name: p.symbol for p in self.hyper_parameters}
+        inner = ", ".join(f"{symbols.get(k, k)}={v:g}" for k, v in params.items())
+        return f"{self.name}({inner})"

@@ -1,0 +1,180 @@
+"""The one definition of a run: field types, bounds and defaults, shared by RunConfig, grid files and the CLI.
+
+Everything that determines a run's numbers is a field of :class:`RunConfig`. Grid files
+(:mod:`noisebench.grid.spec`) reuse the same annotated types and take their defaults from
+``RunConfig.model_fields``; the CLI takes its option defaults from there too (:func:`default`).
+Validation errors become :class:`~noisebench.errors.ConfigError` with one line per problem
+(:func:`describe_error`): the key path, what is allowed and the bad value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+
+from noisebench.assets import DEFAULT_ENCODER_ASSET
+from noisebench.errors import ConfigError
+from noisebench.methods import BASELINE, get_method
+from noisebench.noise.families import CLEAN, get_family, is_clean
+
+Seed = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Ratio = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1)]
+
+STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class RunConfig(BaseModel):
+    """Everything that determines one run's numbers. Flat, so it maps one-to-one onto the results table.
+
+    ``noise_family="none"`` trains on clean labels (``noise_level`` and ``noise_seed`` None);
+    otherwise ``noise_level`` is the value of the family's parameter (``noise_param``: temperature,
+    rate, ...). ``method_params`` holds the method's hyper-parameters, every one resolved
+    (defaults filled in), so equal runs have equal run_ids. ``dev_limit``/``test_limit`` evaluate on
+    the first k examples of the fixed splits (None = all).
+    """
+
+    model_config = STRICT
+
+    task: Name = Field("rt-polarity", description="task name, e.g. rt-polarity, sst2")
+    model: Name = Field(DEFAULT_ENCODER_ASSET, description="offline asset name, local path or hub id")
+    n_train: PositiveInt = Field(100, description="training examples (a nested few-shot subset of the pool)")
+    data_seed: Seed = Field(0, description="which examples form the training subset")
+    noise_family: Name = Field(CLEAN, description="noise family, or none for clean labels")
+    noise_level: float | None = Field(None, description="value of the family's parameter")
+    noise_seed: Seed | None = Field(None, description="the relabelling draw")
+    method: Name = Field(BASELINE, description="training method")
+    method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
+    train_seed: Seed = Field(0, description="head initialisation, batch order, dropout")
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 16
+    lr: PositiveFloat = 2e-5
+    warmup_ratio: Ratio = 0.1
+    weight_decay: NonNegativeFloat = 0.01
+    max_length: PositiveInt = 128
+    dev_limit: PositiveInt | None = Field(None, description="evaluate on the first k dev examples only")
+    test_limit: PositiveInt | None = Field(None, description="evaluate on the first k test examples only")
+    pool_from_dev: bool = Field(False, description="carve the train pool out of dev (no train file)")
+    save_embeddings: bool = Field(False, description="save the test set's [CLS] embeddings (for t-SNE)")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(describe_error(exc.errors()[0])) from None
+
+    @model_validator(mode="after")
+    def _check_noise_and_method(self) -> RunConfig:
+        if is_clean(self.noise_family):
+            if self.noise_level is not None or self.noise_seed is not None:
+                raise ConfigError("a clean run (noise_family none) takes no noise_level or noise_seed")
+        else:
+            family = get_family(self.noise_family)
+            if self.noise_level is None:
+                raise ConfigError(f"noise family {family.name} needs a noise_level ({family.parameter.name})")
+            family.parameter.check(self.noise_level)
+            if self.noise_seed is None:
+                raise ConfigError("a noisy run needs a noise_seed")
+        resolved = get_method(self.method).resolve(self.method_params)
+        if resolved != self.method_params:
+            object.__setattr__(self, "method_params", resolved)
+        return self
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def noise_param(self) -> str | None:
+        """Name of the noise family's parameter (None for clean runs)."""
+        return None if is_clean(self.noise_family) else get_family(self.noise_family).parameter.name
+
+    @property
+    def run_id(self) -> str:
+        """Short sha256 of the canonical JSON of the config."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> RunConfig:
+        """A config from ``to_dict()`` output (derived keys such as ``noise_param`` are ignored)."""
+        return build(cls, {k: v for k, v in payload.items() if k not in cls.model_computed_fields})
+
+
+def build(model: type[BaseModel], payload: dict[str, Any], *, where: str = "") -> Any:
+    """``model.model_validate(payload)`` with validation errors as one ConfigError line."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ConfigError((f"{where}: " if where else "") + describe_error(exc.errors()[0])) from None
+
+
+def default(field: str) -> Any:
+    """The default of a RunConfig field (for CLI options)."""
+    info = RunConfig.model_fields[field]
+    return info.get_default(call_default_factory=True)
+
+
+def describe_error(error: Any) -> str:
+    """One pydantic error as ``path: what is allowed, got value``."""
+    path = ".".join(str(part) for part in error.get("loc", ()))
+    kind, ctx, value = error.get("type", ""), error.get("ctx", {}) or {}, error.get("input")
+    if kind == "value_error" and "error" in ctx:
+        what = str(ctx["error"])
+        return f"{path}: {what}" if path else what
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key"
+    what = _KINDS.get(kind)
+    if what is None:
+        what = error.get("msg", kind)
+    else:
+        what = what.format(**{k: _fmt(v) for k, v in ctx.items()})
+    return f"{path}: {what}, got {_shown(value)}" if path else f"{what}, got {_shown(value)}"
+
+
+_KINDS = {
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
+    "finite_number": "must be finite",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "string_type": "must be a string",
+    "string_too_short": "must not be empty",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "too_short": "must not be empty",
+    "literal_error": "must be one of {expected}",
+}
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return f"{value:g}"
+    return str(value)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "null"
+    if isinstance(value, (int, float)):
+        return _fmt(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
