@@ -19,13 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from noisebench.grid import runner
-from noisebench.train.config import RunConfig
+from noisebench.schema import RunConfig
 
 
 def grid(epochs: int) -> list[RunConfig]:
     common = dict(task="rt-polarity", n_train=100, noise_family="temperature", noise_seed=0, epochs=epochs, lr=1e-4, max_length=64, dev_limit=300, test_limit=1000)
-    methods = [dict(method="ce"), dict(method="ce-scl", lam=0.9, tau=0.3)]
-    return [RunConfig(**common, temperature=t, **m) for t in (0.1, 0.5, 0.9) for m in methods]
+    methods = [dict(method="ce"), dict(method="ce-scl", method_params={"lam": 0.9, "tau": 0.3})]
+    return [RunConfig(**common, noise_level=t, **m) for t in (0.1, 0.5, 0.9) for m in methods]
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     for i, (run_id, row) in enumerate(table.iterrows()):
         setup = row["setup_time_s"] + per_artifact_share
         wall = row["wall_time_s"] + per_artifact_share
-        rows.append({"run": i + 1, "method": row["method"], "T": row["temperature"], "setup_s": setup, "train_s": row["train_time_s"], "eval_s": row["eval_time_s"], "wall_s": wall, "setup_share": setup / wall})
+        rows.append({"run": i + 1, "method": row["method"], "T": row["noise_level"], "setup_s": setup, "train_s": row["train_time_s"], "eval_s": row["eval_time_s"], "wall_s": wall, "setup_share": setup / wall})
     frame = pd.DataFrame(rows)
     print(f"{n_artifacts} artifacts generated in {artifact_s:.1f}s (shared by {len(configs)} runs)")
     print(frame.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -6,11 +6,17 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from noisebench.errors import NoisebenchError
+from noisebench.errors import ConfigError, NoisebenchError
+from noisebench.parameters import Parameter
+from noisebench.methods.ce_scl import CE_SCL
+from noisebench.schema import RunConfig, default
+
+PAPER_METHOD = CE_SCL.name
 
 
 class _Group(click.Group):
@@ -40,39 +46,86 @@ def _n_relabel(value: str) -> int | None:
         raise click.BadParameter(f"expected an integer or 'all', got {value!r}") from None
 
 
+def _registered_parameters(registry_items: Callable[[], Iterable[Parameter]]) -> list[Parameter]:
+    """Distinct parameters of the registered families or methods (built-ins only if a plugin fails to load;
+    the command then reports the plugin's error when it looks the name up)."""
+    try:
+        items = list(registry_items())
+    except NoisebenchError:
+        items = []
+    return list({p.name: p for p in items}.values())
+
+
+def _family_parameters() -> Iterable[Parameter]:
+    from noisebench.noise.families import FAMILIES
+
+    return (family.parameter for family in FAMILIES)
+
+
+def _method_parameters() -> Iterable[Parameter]:
+    from noisebench.methods import METHODS
+
+    return (p for method in METHODS for p in method.hyper_parameters)
+
+
+def _parameter_options(parameters: Iterable[Parameter], *, multiple: bool, owner: str) -> Callable:
+    """One ``--<name>`` option per registered parameter (so a new family or method brings its own option)."""
+
+    def decorate(command: Callable) -> Callable:
+        for p in reversed(list(parameters)):
+            what = f"{p.label} {p.bounds_text()}" + (f": {p.help}" if p.help else "")
+            help_text = f"{what} ({owner}; repeat for several)" if multiple else f"{what} ({owner}; default: the method's)"
+            command = click.option(f"--{p.name.replace('_', '-')}", f"param_{p.name}", type=float, multiple=multiple, default=() if multiple else None, help=help_text)(command)
+        return command
+
+    return decorate
+
+
+def _given(values: dict[str, object]) -> dict[str, object]:
+    """The ``param_*`` options the user gave, by parameter name."""
+    return {k.removeprefix("param_"): v for k, v in values.items() if k.startswith("param_") and v not in (None, ())}
+
+
 @main.command()
 @click.option("--task", required=True, help="Task name, e.g. rt-polarity, sst2.")
-@click.option("--family", type=click.Choice(["temperature", "uniform"]), default="temperature", show_default=True)
-@click.option("--temperature", "temperatures", type=float, multiple=True, help="T of softmax(logits/T); repeat for several.")
-@click.option("--rate", "rates", type=float, multiple=True, help="Noise rate for --family uniform; repeat for several.")
-@click.option("--noise-seed", type=int, default=0, show_default=True)
-@click.option("--data-seed", type=int, default=0, show_default=True, help="Order in which pool examples are relabelled.")
+@click.option("--family", default=None, help="Noise family (default: temperature, the paper's); see the README for the registered ones.")
+@_parameter_options(_registered_parameters(_family_parameters), multiple=True, owner="the family's level")
+@click.option("--noise-seed", type=int, default=default("noise_seed") or 0, show_default=True)
+@click.option("--data-seed", type=int, default=default("data_seed"), show_default=True, help="Order in which pool examples are relabelled.")
 @click.option("--n-relabel", default="all", show_default=True, help="How many pool examples to relabel (int or 'all').")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder; one artifact per level is made under it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="GLUE root in the canonical TSV layout.")
 @click.option("--pool-from-dev", is_flag=True, help="Carve the train pool out of dev (for tasks with no train file).")
-def generate(task, family, temperatures, rates, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev) -> None:
-    """Make noisy training sets (noise artifacts) for a task."""
+def generate(task, family, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
+    """Make noisy training sets (noise artifacts) for a task, one per level of the family's parameter."""
     from noisebench.data.tasks import get_task_spec, load_task
-    from noisebench.errors import ConfigError
+    from noisebench.noise.artifact import read_artifact
+    from noisebench.noise.families import DEFAULT_FAMILY, get_family
     from noisebench.noise.generate import NoiseSpec, generate as generate_artifacts
 
     get_task_spec(task)
-    levels = temperatures if family == "temperature" else rates
-    if not levels:
-        raise ConfigError(f"give at least one --{'temperature' if family == 'temperature' else 'rate'}")
-    specs = [NoiseSpec(family, level, noise_seed, data_seed, _n_relabel(n_relabel)) for level in levels]
+    noise_family = get_family(family or DEFAULT_FAMILY)
+    given = _given(levels)
+    param = noise_family.parameter.name
+    wrong = sorted(set(given) - {param})
+    if wrong:
+        raise ConfigError(f"--{wrong[0]} does not apply to noise family {noise_family.name} (its parameter is --{param})")
+    if param not in given:
+        raise ConfigError(f"give at least one --{param} for noise family {noise_family.name}")
+    specs = [NoiseSpec(noise_family.name, level, noise_seed, data_seed, _n_relabel(n_relabel)) for level in given[param]]
     for spec in specs:  # validate before touching data or disk
         spec.validate(pool_size=sys.maxsize)
-    prefix = "T" if family == "temperature" else "rate"
-    outs = [out_dir / f"{prefix}{level:g}" for level in levels]
+    outs = [out_dir / noise_family.folder_name(spec.level) for spec in specs]
+    if len(set(outs)) < len(outs):
+        raise ConfigError(f"--{param} lists one level twice: {', '.join(str(p.name) for p in outs)}")
     data = load_task(task, data_dir=data_dir, pool_from_dev=pool_from_dev)
     for path in generate_artifacts(data, specs, outs):
-        from noisebench.noise.artifact import read_artifact
-
         meta = read_artifact(path).meta
         weak = meta.get("weak_model", {})
-        click.echo(f"{path}\trealised noise {meta['realized_noise_rate']:.3f}" + (f"\tweak dev acc {weak['dev_accuracy']:.3f}" if weak else ""))
+        click.echo(
+            f"{path}\trealised noise {meta['realized_noise_rate']:.3f}\texpected {meta['expected_noise_rate']:.3f}"
+            + (f"\tweak dev acc {weak['dev_accuracy']:.3f}" if weak else "")
+        )
 
 
 @main.command()
@@ -83,33 +136,31 @@ def generate(task, family, temperatures, rates, noise_seed, data_seed, n_relabel
 @click.option("--cluster", type=click.Choice(["auto", "slurm", "local"]), default="auto", show_default=True, help="submitit cluster (auto: Slurm if available, else local processes).")
 @click.option("--partition", default=None, help="Slurm partition (overrides the grid's executor.partition).")
 @click.option("--dry-run", is_flag=True, help="Grid: list what would run and what is done, then stop.")
-@click.option("--task", default="rt-polarity", show_default=True)
+@click.option("--task", default=default("task"), show_default=True)
 @click.option("--noise", "noise_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Noise artifact directory; omit for clean labels.")
-@click.option("--method", type=click.Choice(["ce", "ce-scl"]), default="ce-scl", show_default=True)
-@click.option("--lam", type=float, default=0.9, show_default=True, help="Weight λ of SCL in (1-λ)·CE + λ·SCL (ce-scl only).")
-@click.option("--tau", type=float, default=0.3, show_default=True, help="SCL temperature τ (ce-scl only).")
-@click.option("--n-train", type=int, default=100, show_default=True)
+@click.option("--method", default=PAPER_METHOD, show_default=True, help="Training method (registered name).")
+@_parameter_options(_registered_parameters(_method_parameters), multiple=False, owner="method hyper-parameter")
+@click.option("--n-train", type=int, default=default("n_train"), show_default=True)
 @click.option("--data-seed", type=int, default=None, help="Defaults to the artifact's data seed, else 0.")
-@click.option("--train-seed", type=int, default=0, show_default=True)
-@click.option("--epochs", type=int, default=10, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
-@click.option("--lr", type=float, default=2e-5, show_default=True)
-@click.option("--max-length", type=int, default=128, show_default=True)
-@click.option("--dev-limit", type=int, default=None, help="Evaluate on the first k dev examples only.")
-@click.option("--test-limit", type=int, default=None, help="Evaluate on the first k test examples only.")
+@click.option("--train-seed", type=int, default=default("train_seed"), show_default=True)
+@click.option("--epochs", type=int, default=default("epochs"), show_default=True)
+@click.option("--batch-size", type=int, default=default("batch_size"), show_default=True)
+@click.option("--lr", type=float, default=default("lr"), show_default=True)
+@click.option("--max-length", type=int, default=default("max_length"), show_default=True)
+@click.option("--dev-limit", type=int, default=default("dev_limit"), help="Evaluate on the first k dev examples only.")
+@click.option("--test-limit", type=int, default=default("test_limit"), help="Evaluate on the first k test examples only.")
 @click.option("--save-embeddings", is_flag=True, help="Save the test set's [CLS] embeddings (for t-SNE).")
-@click.option("--model", default="all-minilm-l6-v2", show_default=True, help="Offline asset name, local path or hub id.")
+@click.option("--model", default=default("model"), show_default=True, help="Offline asset name, local path or hub id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, lam, tau, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir) -> None:
-    """Fine-tune once (CE or CE+SCL), or a whole --grid, writing run directories under RESULTS/runs/."""
+def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir, **method_params) -> None:
+    """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
     if grid_file is not None:
         _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, dry_run=dry_run, data_dir=data_dir)
         return
     from noisebench.data.tasks import get_task_spec
     from noisebench.noise.artifact import read_artifact
-    from noisebench.train.config import RunConfig
     from noisebench.train.rundir import is_done, run_path, write_done
     from noisebench.train.run import run_training
 
@@ -118,8 +169,7 @@ def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, n
     if data_seed is not None:
         noise["data_seed"] = data_seed
     config = RunConfig(
-        task=task, model=model, n_train=n_train, method=method,
-        lam=lam if method == "ce-scl" else 0.0, tau=tau if method == "ce-scl" else None, train_seed=train_seed,
+        task=task, model=model, n_train=n_train, method=method, method_params=_given(method_params), train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
         pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, **noise,
     )

@@ -84,8 +84,14 @@ def test_generate_into_an_existing_artifact_is_refused_and_keeps_it(workspace):
     "args, fragment",
     [
         (["generate", "--task", "nope", "--temperature", "0.5"], "unknown task"),
-        (["generate", "--task", "sst2", "--temperature", "0"], "temperature must be > 0"),
-        (["generate", "--task", "sst2", "--temperature", "-1"], "temperature must be > 0"),
+        (["generate", "--task", "sst2", "--temperature", "0"], "temperature must be in (0, inf), got 0.0"),
+        (["generate", "--task", "sst2", "--temperature", "-1"], "temperature must be in (0, inf)"),
+        (["generate", "--task", "sst2", "--temperature", "inf"], "temperature must be in (0, inf), got inf"),
+        (["generate", "--task", "sst2", "--family", "gaussian", "--temperature", "1"], "unknown noise family 'gaussian'"),
+        (["generate", "--task", "sst2", "--family", "uniform", "--temperature", "0.5"], "--temperature does not apply to noise family uniform"),
+        (["generate", "--task", "sst2", "--family", "uniform"], "give at least one --rate"),
+        (["generate", "--task", "sst2", "--temperature", "0.5", "--temperature", "0.50"], "lists one level twice"),
+        (["generate", "--task", "sst2", "--temperature", "0.5", "--noise-seed", "-1"], "noise_seed must be an integer >= 0"),
     ],
 )
 def test_bad_generate_input_is_one_line_error(workspace, tmp_path, args, fragment):
@@ -97,9 +103,13 @@ def test_bad_generate_input_is_one_line_error(workspace, tmp_path, args, fragmen
 @pytest.mark.parametrize(
     "extra, fragment",
     [
-        (["--method", "ce-scl", "--lam", "1.5"], "lambda must be in [0, 1]"),
-        (["--method", "ce-scl", "--lam", "-0.2"], "lambda must be in [0, 1]"),
-        (["--method", "ce-scl", "--tau", "0"], "tau must be > 0"),
+        (["--method", "ce-scl", "--lam", "1.5"], "lam must be in [0, 1]"),
+        (["--method", "ce-scl", "--lam", "-0.2"], "lam must be in [0, 1]"),
+        (["--method", "ce-scl", "--tau", "0"], "tau must be in (0, inf)"),
+        (["--method", "ce", "--lam", "0.5", "--tau", "5"], "method ce takes no hyper-parameters; got lam, tau"),
+        (["--method", "sgd"], "unknown method 'sgd'"),
+        (["--lr", "inf"], "lr: must be finite"),
+        (["--train-seed", "-1"], "train_seed: must be >= 0"),
         (["--n-train", "100000"], "larger than the train pool"),
         (["--n-train", "1"], "smaller than the number of classes"),
     ],

@@ -9,7 +9,7 @@ import pytest
 from noisebench.assets import ASSETS, asset_path, sha256_file
 from noisebench.data.tasks import load_task
 from noisebench.noise.generate import NoiseSpec, generate
-from noisebench.train.config import RunConfig
+from noisebench.schema import RunConfig
 from noisebench.train.run import run_training
 from noisebench.train.rundir import write_done
 
@@ -41,7 +41,7 @@ def test_one_epoch_ce_scl_on_rt_polarity_with_the_bundled_encoder(real_home, mon
     meta = json.loads((artifact / "noise.json").read_text())
     assert 0.2 < meta["realized_noise_rate"] < 0.5 and meta["weak_model"]["dev_accuracy"] > 0.6
     config = RunConfig(
-        n_train=32, noise_family="temperature", temperature=0.5, noise_seed=0, method="ce-scl", lam=0.9, tau=0.3,
+        n_train=32, noise_family="temperature", noise_level=0.5, noise_seed=0, method="ce-scl", method_params={"lam": 0.9, "tau": 0.3},
         epochs=1, batch_size=16, lr=1e-4, max_length=64, dev_limit=64, test_limit=128,
     )
     out = run_training(config, noise_dir=artifact, progress=False)

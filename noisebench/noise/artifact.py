@@ -28,13 +28,10 @@ class NoiseArtifact:
 
     def run_fields(self) -> dict[str, Any]:
         """The run-config fields this artifact stands for: family, level, noise and data seeds."""
-        family = self.meta.get("family")
-        level = next(iter(self.meta.get("params", {}).values()), None)
         seeds = self.meta.get("seeds", {})
         return {
-            "noise_family": family,
-            "temperature": level if family == "temperature" else None,
-            "noise_rate": level if family == "uniform" else None,
+            "noise_family": self.meta.get("family"),
+            "noise_level": next(iter(self.meta.get("params", {}).values()), None),
             "noise_seed": seeds.get("noise_seed"),
             "data_seed": seeds.get("data_seed"),
         }

@@ -1,4 +1,4 @@
-"""Generate noise artifacts for a task: fit the weak model once, relabel per temperature, write each."""
+"""Generate noise artifacts for a task: fit the weak model once (if a family needs it), relabel per level, write each."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -14,7 +13,8 @@ from noisebench.data.sampling import nested_order
 from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.artifact import noise_summary, write_artifact
-from noisebench.noise.families import FAMILIES, temperature_noise, uniform_noise
+from noisebench.noise.families import NoiseFamily, NoiseInputs, get_family
+from noisebench.noise.families.base import labels_frame
 from noisebench.noise.weak import WeakModel, fit_weak_model
 
 
@@ -33,18 +33,16 @@ class NoiseSpec:
     n_relabel: int | None = None
 
     def validate(self, pool_size: int) -> None:
-        if self.family not in FAMILIES:
-            raise ConfigError(f"unknown noise family {self.family!r}; known: {', '.join(FAMILIES)}")
-        if self.family == "temperature" and not self.level > 0:
-            raise ConfigError(f"temperature must be > 0, got {self.level}")
-        if self.family == "uniform" and not 0 <= self.level <= 1:
-            raise ConfigError(f"uniform noise rate must be in [0, 1], got {self.level}")
+        self.noise_family.parameter.check(self.level)
+        for name, seed in (("noise_seed", self.noise_seed), ("data_seed", self.data_seed)):
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
         if self.n_relabel is not None and not 1 <= self.n_relabel <= pool_size:
             raise DataError(f"n_relabel={self.n_relabel} must be between 1 and the pool size {pool_size}")
 
     @property
-    def param_name(self) -> str:
-        return "temperature" if self.family == "temperature" else "rate"
+    def noise_family(self) -> NoiseFamily:
+        return get_family(self.family)
 
 
 def relabel_frame(task: TaskData, spec: NoiseSpec) -> pd.DataFrame:
@@ -55,33 +53,37 @@ def relabel_frame(task: TaskData, spec: NoiseSpec) -> pd.DataFrame:
     return task.pool.iloc[order].reset_index(drop=True)
 
 
-def make_labels(task: TaskData, spec: NoiseSpec, weak: WeakModel | None) -> pd.DataFrame:
-    """Per-example clean and noisy labels (and the weak model's probabilities for model-based families)."""
-    frame = relabel_frame(task, spec)
-    clean = frame["label"].to_numpy()
-    labels = pd.DataFrame({"id": frame["id"], "label_clean": clean})
-    if spec.family == "temperature":
-        assert weak is not None
+def noise_inputs(task: TaskData, frame: pd.DataFrame, family: NoiseFamily, weak: WeakModel | None) -> NoiseInputs:
+    """What ``family`` sees of the examples in ``frame``: clean labels and, if it needs them, weak log-probabilities."""
+    log_probs = None
+    if family.needs_weak_model:
+        if weak is None:
+            raise ConfigError(f"noise family {family.name} needs a weak model")
         log_probs = weak.log_probs(frame)
-        noisy = temperature_noise(log_probs, spec.level, spec.noise_seed)
-        for k in range(task.num_labels):
-            labels[f"weak_prob_{k}"] = np.exp(log_probs[:, k])
-    else:
-        noisy = uniform_noise(clean, spec.level, task.num_labels, spec.noise_seed)
-    labels["label_noisy"] = noisy
-    labels["is_corrupted"] = noisy != clean
-    return labels
+    return NoiseInputs(frame["label"].to_numpy(), task.num_labels, log_probs)
 
 
-def build_meta(task: TaskData, spec: NoiseSpec, labels: pd.DataFrame, weak: WeakModel | None) -> dict[str, Any]:
+def make_labels(task: TaskData, spec: NoiseSpec, weak: WeakModel | None) -> tuple[pd.DataFrame, float]:
+    """Per-example clean and noisy labels (and the family's extra columns, e.g. weak probabilities),
+    with the family's exact expected noise rate over these examples."""
+    family = spec.noise_family
+    frame = relabel_frame(task, spec)
+    inputs = noise_inputs(task, frame, family, weak)
+    noisy = family.draw(inputs, spec.level, spec.noise_seed)
+    labels = labels_frame(frame["id"], inputs.clean, noisy, family.extra_columns(inputs))
+    return labels, family.expected_rate(inputs, spec.level)
+
+
+def build_meta(task: TaskData, spec: NoiseSpec, labels: pd.DataFrame, weak: WeakModel | None, expected_rate: float) -> dict[str, Any]:
     """The ``noise.json`` content (without schema and package versions, added on write)."""
     meta: dict[str, Any] = {
         "task": task.name,
         "family": spec.family,
-        "params": {spec.param_name: spec.level},
+        "params": {spec.noise_family.parameter.name: spec.level},
         "seeds": {"noise_seed": spec.noise_seed, "data_seed": spec.data_seed, "split_seed": 0},
         "n_relabel": "all" if spec.n_relabel is None else spec.n_relabel,
         "source_hash": task.source_hash,
+        "expected_noise_rate": expected_rate,
         **noise_summary(labels["label_clean"].to_numpy(), labels["label_noisy"].to_numpy(), task.label_names),
     }
     if weak is not None:
@@ -111,9 +113,9 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    weak = weak_model_for(task) if any(s.family == "temperature" for s in specs) else None
+    weak = weak_model_for(task) if any(s.noise_family.needs_weak_model for s in specs) else None
     written = []
     for spec, out_dir in tqdm(list(zip(specs, out_dirs)), desc="relabelling", unit="artifact", disable=not progress):
-        labels = make_labels(task, spec, weak)
-        written.append(write_artifact(out_dir, labels, build_meta(task, spec, labels, weak)))
+        labels, expected = make_labels(task, spec, weak)
+        written.append(write_artifact(out_dir, labels, build_meta(task, spec, labels, weak, expected)))
     return written

@@ -21,9 +21,10 @@ from noisebench.data.sampling import sample_subset
 from noisebench.data.tasks import TaskData, load_task
 from noisebench.errors import DataError
 from noisebench.faults import crash_point
-from noisebench.losses import ce_scl_loss
+from noisebench.methods import get_method
 from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
-from noisebench.train.config import RunConfig
+from noisebench.noise.families import is_clean
+from noisebench.schema import RunConfig
 from noisebench.train.encoder import fresh_model, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def make_optimizer(net: torch.nn.Module, lr: float, weight_decay: float) -> torc
 
 def training_labels(config: RunConfig, task: TaskData, subset: pd.DataFrame, noise_dir: Path | None) -> pd.DataFrame:
     """``id, label_clean, label_noisy, is_corrupted`` for the training subset."""
-    if config.noise_family == "none":
+    if is_clean(config.noise_family):
         if noise_dir is not None:
             raise DataError("a clean run (noise family none) was given a noise artifact")
         clean = subset["label"].to_numpy()
@@ -148,6 +149,8 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
     shuffler = torch.Generator().manual_seed(config.train_seed)
     corrupted = labels["is_corrupted"].to_numpy()
     clean = labels["label_clean"].to_numpy()
+    method = get_method(config.method)
+    want_features = method.uses_features(config.method_params)
 
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
@@ -161,9 +164,9 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
             index = index.numpy()
             batch = _batch(train, index, config.model, device)
             y = torch.as_tensor(train.labels[index], device=device)
-            out = net(**batch, output_hidden_states=config.lam > 0)
-            features = out.hidden_states[-1][:, 0] if config.lam > 0 else None
-            loss = ce_scl_loss(out.logits, features, y, lam=config.lam, temperature=config.tau or 1.0)
+            out = net(**batch, output_hidden_states=want_features)
+            features = out.hidden_states[-1][:, 0] if want_features else None
+            loss = method.compute_loss(out.logits, features, y, config.method_params)
             loss.backward()
             optimizer.step()
             scheduler.step()

@@ -1,4 +1,5 @@
-"""Tests for the noise families: tempered softmax, seeded categorical draws, temperature and uniform noise."""
+"""Tests for the noise families: tempered softmax, seeded categorical draws, temperature and uniform noise,
+their exact expected rates, and the family registry."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import numpy as np
 import pytest
 
 from noisebench.errors import ConfigError
-from noisebench.noise.families import FAMILIES, draw_labels, tempered_probs, temperature_noise, uniform_noise
+from noisebench.noise.families import FAMILIES, NoiseInputs, draw_labels, get_family, is_clean
+from noisebench.noise.families.temperature import TemperatureFamily, tempered_probs
+from noisebench.noise.families.uniform import UniformFamily
+
+
+def temperature_noise(logits: np.ndarray, temperature: float, noise_seed: int) -> np.ndarray:
+    inputs = NoiseInputs(np.zeros(len(logits), dtype=np.int64), logits.shape[1], np.asarray(logits, dtype=float))
+    return TemperatureFamily().draw(inputs, temperature, noise_seed)
+
+
+def uniform_noise(clean: np.ndarray, rate: float, num_labels: int, noise_seed: int) -> np.ndarray:
+    return UniformFamily().draw(NoiseInputs(clean, num_labels), rate, noise_seed)
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -15,8 +27,46 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def test_families_registry_lists_temperature_and_uniform() -> None:
-    assert FAMILIES == ("temperature", "uniform")
+def test_families_registry_lists_the_built_in_families() -> None:
+    assert {"temperature", "uniform"} <= set(FAMILIES.names())
+    assert isinstance(get_family("temperature"), TemperatureFamily)
+    assert get_family("uniform").parameter.name == "rate"
+
+
+def test_an_unknown_family_is_a_config_error_naming_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown noise family 'gaussian'; known: .*temperature"):
+        get_family("gaussian")
+
+
+def test_clean_is_none_or_missing_and_not_a_family() -> None:
+    assert is_clean("none") and is_clean(None) and is_clean(float("nan"))
+    assert not is_clean("temperature") and "none" not in FAMILIES
+
+
+def test_temperature_expected_rate_is_the_mean_probability_of_leaving_the_clean_label() -> None:
+    rng = np.random.default_rng(12)
+    logits, clean = rng.normal(size=(400, 3)) * 2, rng.integers(0, 3, size=400)
+    inputs = NoiseInputs(clean, 3, logits)
+    for temperature in (0.2, 1.0, 4.0):
+        probs = _softmax(logits / temperature)
+        by_hand = sum(1 - probs[i, clean[i]] for i in range(len(clean))) / len(clean)
+        assert TemperatureFamily().expected_rate(inputs, temperature) == pytest.approx(by_hand, rel=1e-12)
+
+
+@pytest.mark.parametrize("family, level", [(TemperatureFamily(), 0.7), (UniformFamily(), 0.3)])
+def test_realised_rate_of_a_large_draw_matches_the_expected_rate(family, level) -> None:
+    rng = np.random.default_rng(13)
+    n = 200_000
+    clean = rng.integers(0, 3, size=n)
+    inputs = NoiseInputs(clean, 3, rng.normal(size=(n, 3)))
+    noisy = family.draw(inputs, level, noise_seed=2)
+    expected = family.expected_rate(inputs, level)
+    assert abs((noisy != clean).mean() - expected) < 4 * np.sqrt(expected * (1 - expected) / n)
+
+
+def test_uniform_expected_rate_is_the_rate() -> None:
+    clean = np.random.default_rng(0).integers(0, 4, size=100)
+    assert UniformFamily().expected_rate(NoiseInputs(clean, 4), 0.35) == pytest.approx(0.35)
 
 
 @pytest.mark.parametrize("temperature", [0.1, 1.0, 3.7])

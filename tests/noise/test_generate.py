@@ -118,6 +118,11 @@ def test_noise_json_matches_a_recomputation_from_the_labels(three_temperatures: 
         assert meta["schema_version"] == 1
         assert meta["task"] == task.name and meta["family"] == "temperature"
         assert meta["params"] == {"temperature": temperature}
+        labels = _labels(path)
+        probs = labels[[c for c in labels.columns if c.startswith("weak_prob_")]].to_numpy()
+        tempered = probs ** (1 / temperature) / (probs ** (1 / temperature)).sum(axis=1, keepdims=True)
+        expected = np.mean(1 - tempered[np.arange(len(labels)), labels["label_clean"].to_numpy()])
+        assert meta["expected_noise_rate"] == pytest.approx(expected, rel=1e-6)
         assert meta["seeds"] == {"noise_seed": 3, "data_seed": 1, "split_seed": 0}
         assert meta["n_relabel"] == "all"
         assert meta["source_hash"] == task.source_hash

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from noisebench.data.tasks import load_task
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.generate import NoiseSpec, generate
-from noisebench.train.config import RunConfig
+from noisebench.schema import RunConfig
 from noisebench.train.encoder import _load_base
 from noisebench.train.run import run_training
 from noisebench.train.rundir import write_done
@@ -36,7 +37,7 @@ def artifact(glue_dir, tmp_path_factory) -> Path:
 
 
 def test_same_seeds_give_identical_metrics_with_cold_or_warm_model_cache(tiny_model_dir, glue_dir, artifact):
-    config = _config(tiny_model_dir, method="ce-scl", lam=0.5, tau=0.3, noise_family="temperature", temperature=0.5, noise_seed=3, data_seed=1)
+    config = _config(tiny_model_dir, method="ce-scl", method_params={"lam": 0.5, "tau": 0.3}, noise_family="temperature", noise_level=0.5, noise_seed=3, data_seed=1)
     _load_base.cache_clear()  # the first run of a worker reads the model from disk ...
     first = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)
     second = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)  # ... later ones copy it
@@ -45,13 +46,13 @@ def test_same_seeds_give_identical_metrics_with_cold_or_warm_model_cache(tiny_mo
 
 def test_ce_scl_with_lambda_zero_equals_ce(tiny_model_dir, glue_dir):
     ce = run_training(_config(tiny_model_dir, method="ce"), data_dir=glue_dir, progress=False)
-    scl0 = run_training(_config(tiny_model_dir, method="ce-scl", lam=0.0, tau=0.3), data_dir=glue_dir, progress=False)
+    scl0 = run_training(_config(tiny_model_dir, method="ce-scl", method_params={"lam": 0.0, "tau": 0.3}), data_dir=glue_dir, progress=False)
     assert _without_times(ce.metrics) == _without_times(scl0.metrics)
 
 
 def test_scl_changes_training_when_lambda_positive(tiny_model_dir, glue_dir):
     ce = run_training(_config(tiny_model_dir, method="ce"), data_dir=glue_dir, progress=False)
-    scl = run_training(_config(tiny_model_dir, method="ce-scl", lam=0.9, tau=0.3), data_dir=glue_dir, progress=False)
+    scl = run_training(_config(tiny_model_dir, method="ce-scl", method_params={"lam": 0.9, "tau": 0.3}), data_dir=glue_dir, progress=False)
     assert [h["train_loss"] for h in ce.metrics["history"]] != [h["train_loss"] for h in scl.metrics["history"]]
 
 
@@ -62,7 +63,7 @@ def test_train_seed_changes_the_run(tiny_model_dir, glue_dir):
 
 
 def test_memorisation_history_counts_corrupted_examples(tiny_model_dir, glue_dir, artifact):
-    config = _config(tiny_model_dir, noise_family="temperature", temperature=0.5, noise_seed=3, data_seed=1)
+    config = _config(tiny_model_dir, noise_family="temperature", noise_level=0.5, noise_seed=3, data_seed=1)
     metrics = run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False).metrics
     labels = json.loads((artifact / "noise.json").read_text())
     assert 0 < metrics["n_corrupted"] < config.n_train
@@ -84,7 +85,7 @@ def test_embeddings_are_returned_for_the_test_split(tiny_model_dir, glue_dir):
 
 
 def test_artifact_with_other_seeds_is_rejected(tiny_model_dir, glue_dir, artifact):
-    config = _config(tiny_model_dir, noise_family="temperature", temperature=0.5, noise_seed=4, data_seed=1)
+    config = _config(tiny_model_dir, noise_family="temperature", noise_level=0.5, noise_seed=4, data_seed=1)
     with pytest.raises(DataError, match="noise_seed"):
         run_training(config, noise_dir=artifact, data_dir=glue_dir, progress=False)
 
@@ -103,17 +104,18 @@ def test_run_directory_contract(tiny_model_dir, glue_dir, tmp_path):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (dict(method="ce-scl", lam=1.5, tau=0.3), "lambda"),
-        (dict(method="ce-scl", lam=-0.1, tau=0.3), "lambda"),
-        (dict(method="ce-scl", lam=0.9, tau=0.0), "tau"),
-        (dict(method="ce", lam=0.5), "ce takes no lambda"),
-        (dict(noise_family="temperature", temperature=0.0, noise_seed=0), "temperature"),
+        (dict(method="ce-scl", method_params={"lam": 1.5, "tau": 0.3}), "lam must be in [0, 1]"),
+        (dict(method="ce-scl", method_params={"lam": -0.1, "tau": 0.3}), "lam must be in [0, 1]"),
+        (dict(method="ce-scl", method_params={"lam": 0.9, "tau": 0.0}), "tau must be in (0, inf)"),
+        (dict(method="ce", method_params={"lam": 0.5}), "method ce takes no hyper-parameters; got lam"),
+        (dict(method="ce-scl", method_params={"gamma": 0.5}), "method ce-scl takes lam, tau; got gamma"),
+        (dict(noise_family="temperature", noise_level=0.0, noise_seed=0), "temperature"),
         (dict(method="sgd"), "unknown method"),
         (dict(n_train=0), "n_train"),
     ],
 )
 def test_invalid_run_configs_are_rejected(tiny_model_dir, overrides, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         _config(tiny_model_dir, **overrides)
 
 
