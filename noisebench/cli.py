@@ -90,17 +90,19 @@ def _given(values: dict[str, object]) -> dict[str, object]:
 @click.option("--task", required=True, help="Task name, e.g. rt-polarity, sst2.")
 @click.option("--family", default=None, help="Noise family (default: temperature, the paper's); see the README for the registered ones.")
 @_parameter_options(_registered_parameters(_family_parameters), multiple=True, owner="the family's level")
+@click.option("--target-rate", "target_rates", type=float, multiple=True, help="Solve the family's parameter so the expected noise rate is this; repeat for several.")
+@click.option("--weak-fit", default=None, help="Weak model fit for families that use one: in-sample (default), held-out, cross-fit.")
 @click.option("--noise-seed", type=int, default=default("noise_seed") or 0, show_default=True)
 @click.option("--data-seed", type=int, default=default("data_seed"), show_default=True, help="Order in which pool examples are relabelled.")
 @click.option("--n-relabel", default="all", show_default=True, help="How many pool examples to relabel (int or 'all').")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder; one artifact per level is made under it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="GLUE root in the canonical TSV layout.")
 @click.option("--pool-from-dev", is_flag=True, help="Carve the train pool out of dev (for tasks with no train file).")
-def generate(task, family, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
+def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
     """Make noisy training sets (noise artifacts) for a task, one per level of the family's parameter."""
     from noisebench.data.tasks import get_task_spec, load_task
     from noisebench.noise.artifact import read_artifact
-    from noisebench.noise.families import DEFAULT_FAMILY, get_family
+    from noisebench.noise.families import DEFAULT_FAMILY, TARGET_RATE, get_family
     from noisebench.noise.generate import NoiseSpec, generate as generate_artifacts
 
     get_task_spec(task)
@@ -110,21 +112,23 @@ def generate(task, family, noise_seed, data_seed, n_relabel, out_dir, data_dir, 
     wrong = sorted(set(given) - {param})
     if wrong:
         raise ConfigError(f"--{wrong[0]} does not apply to noise family {noise_family.name} (its parameter is --{param})")
-    if param not in given:
-        raise ConfigError(f"give at least one --{param} for noise family {noise_family.name}")
-    specs = [NoiseSpec(noise_family.name, level, noise_seed, data_seed, _n_relabel(n_relabel)) for level in given[param]]
+    if param not in given and not target_rates:
+        raise ConfigError(f"give at least one --{param} or --target-rate for noise family {noise_family.name}")
+    levels = [(level, None) for level in given.get(param, ())] + [(rate, TARGET_RATE.name) for rate in target_rates]
+    specs = [NoiseSpec(noise_family.name, level, noise_seed, data_seed, _n_relabel(n_relabel), noise_param=kind, weak_fit=weak_fit) for level, kind in levels]
     for spec in specs:  # validate before touching data or disk
         spec.validate(pool_size=sys.maxsize)
-    outs = [out_dir / noise_family.folder_name(spec.level) for spec in specs]
+    outs = [out_dir / spec.folder_name() for spec in specs]
     if len(set(outs)) < len(outs):
-        raise ConfigError(f"--{param} lists one level twice: {', '.join(str(p.name) for p in outs)}")
+        raise ConfigError(f"a level is listed twice: {', '.join(sorted(str(p.name) for p in outs))}")
     data = load_task(task, data_dir=data_dir, pool_from_dev=pool_from_dev)
     for path in generate_artifacts(data, specs, outs):
         meta = read_artifact(path).meta
         weak = meta.get("weak_model", {})
+        level = ", ".join(f"{k} {v:.4g}" for k, v in meta["params"].items())
         click.echo(
-            f"{path}\trealised noise {meta['realized_noise_rate']:.3f}\texpected {meta['expected_noise_rate']:.3f}"
-            + (f"\tweak dev acc {weak['dev_accuracy']:.3f}" if weak else "")
+            f"{path}\t{level}\trealised noise {meta['realized_noise_rate']:.3f}\texpected {meta['expected_noise_rate']:.3f}"
+            + (f"\tweak model {weak['fit']}, dev acc {weak['dev_accuracy']:.3f}" if weak else "")
         )
 
 

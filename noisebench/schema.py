@@ -14,12 +14,12 @@ import json
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from noisebench.assets import DEFAULT_ENCODER_ASSET
 from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method
-from noisebench.noise.families import CLEAN, get_family, is_clean
+from noisebench.noise.families import CLEAN, get_family, is_clean, level_parameter
 
 Seed = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -34,9 +34,9 @@ STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 class RunConfig(BaseModel):
     """Everything that determines one run's numbers. Flat, so it maps one-to-one onto the results table.
 
-    ``noise_family="none"`` trains on clean labels (``noise_level`` and ``noise_seed`` None);
-    otherwise ``noise_level`` is the value of the family's parameter (``noise_param``: temperature,
-    rate, ...). ``method_params`` holds the method's hyper-parameters, every one resolved
+    ``noise_family="none"`` trains on clean labels (the other noise fields None); otherwise
+    ``noise_level`` is a value of ``noise_param``: the family's own parameter (temperature, rate, ...;
+    the default) or ``target_rate``, the expected noise rate the family's parameter is solved for. ``method_params`` holds the method's hyper-parameters, every one resolved
     (defaults filled in), so equal runs have equal run_ids. ``dev_limit``/``test_limit`` evaluate on
     the first k examples of the fixed splits (None = all).
     """
@@ -48,8 +48,10 @@ class RunConfig(BaseModel):
     n_train: PositiveInt = Field(100, description="training examples (a nested few-shot subset of the pool)")
     data_seed: Seed = Field(0, description="which examples form the training subset")
     noise_family: Name = Field(CLEAN, description="noise family, or none for clean labels")
-    noise_level: float | None = Field(None, description="value of the family's parameter")
+    noise_param: str | None = Field(None, description="what noise_level is a value of: the family's parameter (default) or target_rate")
+    noise_level: float | None = Field(None, description="value of noise_param")
     noise_seed: Seed | None = Field(None, description="the relabelling draw")
+    weak_fit: str | None = Field(None, description="weak model fit for families that use one: in-sample (default), held-out, cross-fit")
     method: Name = Field(BASELINE, description="training method")
     method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
     train_seed: Seed = Field(0, description="head initialisation, batch order, dropout")
@@ -73,25 +75,34 @@ class RunConfig(BaseModel):
     @model_validator(mode="after")
     def _check_noise_and_method(self) -> RunConfig:
         if is_clean(self.noise_family):
-            if self.noise_level is not None or self.noise_seed is not None:
-                raise ConfigError("a clean run (noise_family none) takes no noise_level or noise_seed")
+            given = [k for k in ("noise_param", "noise_level", "noise_seed", "weak_fit") if getattr(self, k) is not None]
+            if given:
+                raise ConfigError(f"a clean run (noise_family none) takes no {', '.join(given)}")
         else:
-            family = get_family(self.noise_family)
-            if self.noise_level is None:
-                raise ConfigError(f"noise family {family.name} needs a noise_level ({family.parameter.name})")
-            family.parameter.check(self.noise_level)
-            if self.noise_seed is None:
-                raise ConfigError("a noisy run needs a noise_seed")
+            self._resolve_noise()
         resolved = get_method(self.method).resolve(self.method_params)
         if resolved != self.method_params:
             object.__setattr__(self, "method_params", resolved)
         return self
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def noise_param(self) -> str | None:
-        """Name of the noise family's parameter (None for clean runs)."""
-        return None if is_clean(self.noise_family) else get_family(self.noise_family).parameter.name
+    def _resolve_noise(self) -> None:
+        from noisebench.noise.weak import DEFAULT_WEAK_FIT, check_weak_fit  # sklearn: only where needed
+
+        family = get_family(self.noise_family)
+        parameter = level_parameter(family.name, self.noise_param)
+        if self.noise_level is None:
+            raise ConfigError(f"noise family {family.name} needs a noise_level ({parameter.name})")
+        parameter.check(self.noise_level)
+        if self.noise_seed is None:
+            raise ConfigError("a noisy run needs a noise_seed")
+        if family.needs_weak_model:
+            weak_fit = check_weak_fit(self.weak_fit or DEFAULT_WEAK_FIT)
+        elif self.weak_fit is not None:
+            raise ConfigError(f"noise family {family.name} uses no weak model, so it takes no weak_fit")
+        else:
+            weak_fit = None
+        object.__setattr__(self, "noise_param", parameter.name)
+        object.__setattr__(self, "weak_fit", weak_fit)
 
     @property
     def run_id(self) -> str:
@@ -104,8 +115,8 @@ class RunConfig(BaseModel):
 
     @classmethod
     def from_dict(cls, payload: dict[str, Any]) -> RunConfig:
-        """A config from ``to_dict()`` output (derived keys such as ``noise_param`` are ignored)."""
-        return build(cls, {k: v for k, v in payload.items() if k not in cls.model_computed_fields})
+        """A config from ``to_dict()`` output."""
+        return build(cls, payload)
 
 
 def build(model: type[BaseModel], payload: dict[str, Any], *, where: str = "") -> Any:

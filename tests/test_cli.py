@@ -89,8 +89,11 @@ def test_generate_into_an_existing_artifact_is_refused_and_keeps_it(workspace):
         (["generate", "--task", "sst2", "--temperature", "inf"], "temperature must be in (0, inf), got inf"),
         (["generate", "--task", "sst2", "--family", "gaussian", "--temperature", "1"], "unknown noise family 'gaussian'"),
         (["generate", "--task", "sst2", "--family", "uniform", "--temperature", "0.5"], "--temperature does not apply to noise family uniform"),
-        (["generate", "--task", "sst2", "--family", "uniform"], "give at least one --rate"),
-        (["generate", "--task", "sst2", "--temperature", "0.5", "--temperature", "0.50"], "lists one level twice"),
+        (["generate", "--task", "sst2", "--family", "uniform"], "give at least one --rate or --target-rate"),
+        (["generate", "--task", "sst2", "--target-rate", "1.5"], "target_rate must be in [0, 1], got 1.5"),
+        (["generate", "--task", "sst2", "--temperature", "1", "--weak-fit", "magic"], "unknown weak-model fit 'magic'"),
+        (["generate", "--task", "sst2", "--family", "uniform", "--rate", "0.1", "--weak-fit", "held-out"], "uses no weak model"),
+        (["generate", "--task", "sst2", "--temperature", "0.5", "--temperature", "0.50"], "a level is listed twice"),
         (["generate", "--task", "sst2", "--temperature", "0.5", "--noise-seed", "-1"], "noise_seed must be an integer >= 0"),
     ],
 )

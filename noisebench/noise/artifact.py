@@ -12,6 +12,7 @@ import pandas as pd
 from noisebench import __version__
 from noisebench.errors import DataError
 from noisebench.io import atomic_dir, read_json, write_json_atomic
+from noisebench.noise.families import TARGET_RATE
 
 SCHEMA_VERSION = 1
 ORIENTATION = "rows=clean, cols=noisy"
@@ -28,10 +29,13 @@ class NoiseArtifact:
 
     def run_fields(self) -> dict[str, Any]:
         """The run-config fields this artifact stands for: family, level, noise and data seeds."""
-        seeds = self.meta.get("seeds", {})
+        seeds, params = self.meta.get("seeds", {}), self.meta.get("params", {})
+        target = self.meta.get("target_rate")
         return {
             "noise_family": self.meta.get("family"),
-            "noise_level": next(iter(self.meta.get("params", {}).values()), None),
+            "noise_param": TARGET_RATE.name if target is not None else next(iter(params), None),
+            "noise_level": target if target is not None else next(iter(params.values()), None),
+            "weak_fit": self.meta.get("weak_model", {}).get("fit"),
             "noise_seed": seeds.get("noise_seed"),
             "data_seed": seeds.get("data_seed"),
         }

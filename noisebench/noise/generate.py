@@ -1,7 +1,8 @@
-"""Generate noise artifacts for a task: fit the weak model once (if a family needs it), relabel per level, write each."""
+"""Generate noise artifacts for a task: score with the weak model once (if the family needs it), relabel per level, write each."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,23 @@ from noisebench.data.sampling import nested_order
 from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.artifact import noise_summary, write_artifact
-from noisebench.noise.families import NoiseFamily, NoiseInputs, get_family
+from noisebench.noise.calibrate import solve_level
+from noisebench.noise.families import TARGET_RATE, NoiseFamily, NoiseInputs, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
-from noisebench.noise.weak import WeakModel, fit_weak_model
+from noisebench.noise.weak import DEFAULT_WEAK_FIT, WEAK_KIND, WeakScores, check_weak_fit, weak_scores
 
 
 @dataclass(frozen=True)
 class NoiseSpec:
-    """One artifact to make: the family and its parameter, seeds, and how many pool examples to relabel.
+    """One artifact to make: the family and its level, seeds, how many pool examples to relabel, and how
+    the weak model is fitted.
 
-    ``n_relabel=None`` relabels the whole pool. Examples are taken (and drawn) in the pool's nested
-    order for ``data_seed``, so an artifact for N covers the training subset of every n_train <= N.
+    ``level`` is a value of ``noise_param``: the family's own parameter (None: that one) or
+    ``target_rate``, in which case the family's parameter is solved so that the expected noise rate
+    over the relabelled examples equals the level. ``weak_fit`` applies to families that need a weak
+    model (None: the default, in-sample) and must be None for the others. ``n_relabel=None``
+    relabels the whole pool. Examples are taken (and drawn) in the pool's nested order for
+    ``data_seed``, so an artifact for N covers the training subset of every n_train <= N.
     """
 
     family: str
@@ -31,18 +38,38 @@ class NoiseSpec:
     noise_seed: int = 0
     data_seed: int = 0
     n_relabel: int | None = None
+    noise_param: str | None = None
+    weak_fit: str | None = None
 
     def validate(self, pool_size: int) -> None:
-        self.noise_family.parameter.check(self.level)
+        level_parameter(self.family, self.noise_param).check(self.level)
         for name, seed in (("noise_seed", self.noise_seed), ("data_seed", self.data_seed)):
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
+        if self.weak_fit is not None:
+            if not self.noise_family.needs_weak_model:
+                raise ConfigError(f"noise family {self.family} uses no weak model, so it takes no weak fit")
+            check_weak_fit(self.weak_fit)
         if self.n_relabel is not None and not 1 <= self.n_relabel <= pool_size:
             raise DataError(f"n_relabel={self.n_relabel} must be between 1 and the pool size {pool_size}")
 
     @property
     def noise_family(self) -> NoiseFamily:
         return get_family(self.family)
+
+    @property
+    def is_target(self) -> bool:
+        return self.noise_param == TARGET_RATE.name
+
+    @property
+    def resolved_weak_fit(self) -> str | None:
+        return (self.weak_fit or DEFAULT_WEAK_FIT) if self.noise_family.needs_weak_model else None
+
+    def folder_name(self) -> str:
+        """``T0.5``, ``r0.2``, ``target0.2``; with ``-<fit>`` for a weak fit other than the default."""
+        name = f"target{self.level:g}" if self.is_target else self.noise_family.folder_name(self.level)
+        fit = self.resolved_weak_fit
+        return name if fit in (None, DEFAULT_WEAK_FIT) else f"{name}-{fit}"
 
 
 def relabel_frame(task: TaskData, spec: NoiseSpec) -> pd.DataFrame:
@@ -53,57 +80,71 @@ def relabel_frame(task: TaskData, spec: NoiseSpec) -> pd.DataFrame:
     return task.pool.iloc[order].reset_index(drop=True)
 
 
-def noise_inputs(task: TaskData, frame: pd.DataFrame, family: NoiseFamily, weak: WeakModel | None) -> NoiseInputs:
-    """What ``family`` sees of the examples in ``frame``: clean labels and, if it needs them, weak log-probabilities."""
-    log_probs = None
-    if family.needs_weak_model:
-        if weak is None:
-            raise ConfigError(f"noise family {family.name} needs a weak model")
-        log_probs = weak.log_probs(frame)
-    return NoiseInputs(frame["label"].to_numpy(), task.num_labels, log_probs)
+_SCORES_CACHE: dict[tuple[str, str, int, str, str], WeakScores] = {}
 
 
-def make_labels(task: TaskData, spec: NoiseSpec, weak: WeakModel | None) -> tuple[pd.DataFrame, float]:
-    """Per-example clean and noisy labels (and the family's extra columns, e.g. weak probabilities),
-    with the family's exact expected noise rate over these examples."""
+def scores_for(task: TaskData, frame: pd.DataFrame, fit: str) -> WeakScores:
+    """The weak model's scores for ``frame``, in its order.
+
+    The model is fitted on the examples sorted by id, so it depends on which examples are relabelled,
+    not on their order: every data_seed relabelling the whole pool shares one weak model. Cached per
+    process per (task data, example set, fit).
+    """
+    canonical = frame.sort_values("id", kind="stable").reset_index(drop=True)
+    key = (task.name, frame_hash(canonical), task.num_labels, fit, frame_hash(task.weak_train))
+    if key not in _SCORES_CACHE:
+        _SCORES_CACHE[key] = weak_scores(canonical, fit=fit, weak_train=task.weak_train, dev=task.dev, num_labels=task.num_labels)
+    cached = _SCORES_CACHE[key]
+    position = pd.Series(range(len(canonical)), index=canonical["id"].to_numpy())
+    return dataclasses.replace(cached, log_probs=cached.log_probs[position.loc[frame["id"].to_numpy()].to_numpy()])
+
+
+@dataclass(frozen=True)
+class Relabelled:
+    """One relabelling: the labels table and what noise.json says about how it was made."""
+
+    labels: pd.DataFrame
+    level: float
+    expected_rate: float
+    scores: WeakScores | None
+
+
+def relabel(task: TaskData, spec: NoiseSpec) -> Relabelled:
+    """Draw the noisy labels of ``spec`` (solving the family's level first for a target rate)."""
     family = spec.noise_family
     frame = relabel_frame(task, spec)
-    inputs = noise_inputs(task, frame, family, weak)
-    noisy = family.draw(inputs, spec.level, spec.noise_seed)
+    scores = scores_for(task, frame, spec.resolved_weak_fit) if family.needs_weak_model else None
+    inputs = NoiseInputs(frame["label"].to_numpy(), task.num_labels, None if scores is None else scores.log_probs)
+    level = solve_level(family, inputs, spec.level) if spec.is_target else spec.level
+    noisy = family.draw(inputs, level, spec.noise_seed)
     labels = labels_frame(frame["id"], inputs.clean, noisy, family.extra_columns(inputs))
-    return labels, family.expected_rate(inputs, spec.level)
+    return Relabelled(labels, level, family.expected_rate(inputs, level), scores)
 
 
-def build_meta(task: TaskData, spec: NoiseSpec, labels: pd.DataFrame, weak: WeakModel | None, expected_rate: float) -> dict[str, Any]:
+def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, Any]:
     """The ``noise.json`` content (without schema and package versions, added on write)."""
     meta: dict[str, Any] = {
         "task": task.name,
         "family": spec.family,
-        "params": {spec.noise_family.parameter.name: spec.level},
+        "params": {spec.noise_family.parameter.name: made.level},
         "seeds": {"noise_seed": spec.noise_seed, "data_seed": spec.data_seed, "split_seed": 0},
         "n_relabel": "all" if spec.n_relabel is None else spec.n_relabel,
         "source_hash": task.source_hash,
-        "expected_noise_rate": expected_rate,
-        **noise_summary(labels["label_clean"].to_numpy(), labels["label_noisy"].to_numpy(), task.label_names),
+        "expected_noise_rate": made.expected_rate,
+        **noise_summary(made.labels["label_clean"].to_numpy(), made.labels["label_noisy"].to_numpy(), task.label_names),
     }
-    if weak is not None:
+    if spec.is_target:
+        meta["target_rate"] = spec.level
+    if made.scores is not None:
         meta["weak_model"] = {
-            "kind": weak.kind,
-            "train_size": weak.train_size,
-            "dev_accuracy": weak.accuracy(task.dev),
+            "kind": WEAK_KIND,
+            "fit": made.scores.fit,
+            "train_size": made.scores.train_size,
+            "folds": made.scores.folds,
+            "dev_accuracy": made.scores.dev_accuracy,
+            "fit_accuracy": made.scores.fit_accuracy,
         }
     return meta
-
-
-_WEAK_CACHE: dict[str, WeakModel] = {}
-
-
-def weak_model_for(task: TaskData) -> WeakModel:
-    """The task's weak model, fitted once per process (keyed by the hash of its clean training split)."""
-    key = f"{task.name}:{task.num_labels}:{frame_hash(task.weak_train)}"
-    if key not in _WEAK_CACHE:
-        _WEAK_CACHE[key] = fit_weak_model(task.weak_train, num_labels=task.num_labels)
-    return _WEAK_CACHE[key]
 
 
 def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Path]:
@@ -113,9 +154,8 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    weak = weak_model_for(task) if any(s.noise_family.needs_weak_model for s in specs) else None
     written = []
     for spec, out_dir in tqdm(list(zip(specs, out_dirs)), desc="relabelling", unit="artifact", disable=not progress):
-        labels, expected = make_labels(task, spec, weak)
-        written.append(write_artifact(out_dir, labels, build_meta(task, spec, labels, weak, expected)))
+        made = relabel(task, spec)
+        written.append(write_artifact(out_dir, made.labels, build_meta(task, spec, made)))
     return written

@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
+
+from noisebench.errors import ConfigError, DataError
 
 WEAK_KIND = "tfidf-logreg"
 
@@ -57,3 +60,79 @@ def _inputs(frame: pd.DataFrame) -> list[str]:
     """One string per example; a sentence pair is joined with a separator token."""
     pairs = frame["text_pair"].to_numpy()
     return [a if not b else f"{a} [SEP] {b}" for a, b in zip(frame["text"].to_numpy(), pairs)]
+
+
+@dataclass(frozen=True)
+class WeakScores:
+    """The weak model's log-probabilities for the examples it relabels, and how it was fitted."""
+
+    log_probs: np.ndarray
+    fit: str
+    train_size: int
+    dev_accuracy: float
+    fit_accuracy: float
+    """Accuracy of the scores against the clean labels of the relabelled examples themselves."""
+    folds: int | None = None
+
+
+CROSS_FIT_FOLDS = 5
+
+
+def _in_sample(frame: pd.DataFrame, weak_train: pd.DataFrame, dev: pd.DataFrame, num_labels: int) -> WeakScores:
+    """Fitted on the examples it relabels: near-clean at low T, noise where the model finds an example ambiguous."""
+    model = fit_weak_model(_fittable(frame, "in-sample"), num_labels=num_labels)
+    return _scores(model.log_probs(frame), frame, "in-sample", len(frame), model.accuracy(dev))
+
+
+def _held_out(frame: pd.DataFrame, weak_train: pd.DataFrame, dev: pd.DataFrame, num_labels: int) -> WeakScores:
+    """Fitted on a disjoint clean split: every relabelled example gets an out-of-sample prediction."""
+    model = fit_weak_model(weak_train, num_labels=num_labels)
+    return _scores(model.log_probs(frame), frame, "held-out", len(weak_train), model.accuracy(dev))
+
+
+def _cross_fit(frame: pd.DataFrame, weak_train: pd.DataFrame, dev: pd.DataFrame, num_labels: int) -> WeakScores:
+    """k-fold over the relabelled examples: each is scored by a model that never saw it, none spent on a split."""
+    labels = _fittable(frame, "cross-fit")["label"].to_numpy()
+    folds = min(CROSS_FIT_FOLDS, len(frame))
+    smallest_class = np.bincount(labels)[np.bincount(labels) > 0].min()
+    splitter = (StratifiedKFold if smallest_class >= folds else KFold)(folds, shuffle=True, random_state=0)
+    log_probs = np.empty((len(frame), num_labels))
+    dev_accuracy = []
+    for train_index, score_index in splitter.split(np.zeros(len(frame)), labels):
+        model = fit_weak_model(frame.iloc[train_index], num_labels=num_labels)
+        log_probs[score_index] = model.log_probs(frame.iloc[score_index])
+        dev_accuracy.append(model.accuracy(dev))
+    train_size = len(frame) - len(frame) // folds
+    return _scores(log_probs, frame, "cross-fit", train_size, float(np.mean(dev_accuracy)), folds)
+
+
+def _fittable(frame: pd.DataFrame, fit: str) -> pd.DataFrame:
+    """``frame`` if a weak model can be fitted on it in mode ``fit`` (2 classes, a few examples of each)."""
+    counts = frame["label"].value_counts()
+    if len(counts) < 2 or counts.min() < 2:
+        raise DataError(
+            f"a {fit} weak model needs at least 2 examples of each of 2 classes among the relabelled examples, "
+            f"got {dict(counts)}; relabel more examples (n_relabel) or use weak fit held-out"
+        )
+    return frame
+
+
+def _scores(log_probs: np.ndarray, frame: pd.DataFrame, fit: str, train_size: int, dev_accuracy: float, folds: int | None = None) -> WeakScores:
+    fit_accuracy = float(np.mean(log_probs.argmax(axis=1) == frame["label"].to_numpy()))
+    return WeakScores(log_probs, fit, train_size, dev_accuracy, fit_accuracy, folds)
+
+
+WEAK_FITS = {"in-sample": _in_sample, "held-out": _held_out, "cross-fit": _cross_fit}
+"""How the weak model is fitted relative to the examples it relabels."""
+DEFAULT_WEAK_FIT = "in-sample"
+
+
+def check_weak_fit(fit: str) -> str:
+    if fit not in WEAK_FITS:
+        raise ConfigError(f"unknown weak-model fit {fit!r}; known: {', '.join(WEAK_FITS)}")
+    return fit
+
+
+def weak_scores(frame: pd.DataFrame, *, fit: str, weak_train: pd.DataFrame, dev: pd.DataFrame, num_labels: int) -> WeakScores:
+    """Weak log-probabilities for ``frame`` under fit mode ``fit`` (see :data:`WEAK_FITS`)."""
+    return WEAK_FITS[check_weak_fit(fit)](frame, weak_train, dev, num_labels)

@@ -59,7 +59,8 @@ def three_temperatures(task: TaskData, tmp_path_factory) -> dict[float, Path]:
     root = tmp_path_factory.mktemp("gen")
     temps = [0.05, 0.5, 5.0]
     outs = [root / f"T{t}" for t in temps]
-    written = generate(task, [NoiseSpec("temperature", t, noise_seed=3, data_seed=1) for t in temps], outs, progress=False)
+    specs = [NoiseSpec("temperature", t, noise_seed=3, data_seed=1, weak_fit="held-out") for t in temps]
+    written = generate(task, specs, outs, progress=False)
     assert written == outs
     return dict(zip(temps, outs))
 
@@ -151,14 +152,14 @@ def test_noise_json_records_the_weak_models_dev_accuracy(three_temperatures: dic
 
 
 def test_same_seeds_give_identical_artifacts(three_temperatures: dict[float, Path], task: TaskData, tmp_path: Path) -> None:
-    (again,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=3, data_seed=1)], [tmp_path / "again"], progress=False)
+    (again,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=3, data_seed=1, weak_fit="held-out")], [tmp_path / "again"], progress=False)
     pd.testing.assert_frame_equal(_labels(again), _labels(three_temperatures[0.5]))
     assert (again / "labels.parquet").read_bytes() == (three_temperatures[0.5] / "labels.parquet").read_bytes()
     assert _meta(again) == _meta(three_temperatures[0.5])
 
 
 def test_another_noise_seed_gives_other_noisy_labels(three_temperatures: dict[float, Path], task: TaskData, tmp_path: Path) -> None:
-    (other,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=4, data_seed=1)], [tmp_path / "other"], progress=False)
+    (other,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=4, data_seed=1, weak_fit="held-out")], [tmp_path / "other"], progress=False)
     a, b = _labels(other), _labels(three_temperatures[0.5])
     np.testing.assert_array_equal(a["id"], b["id"])
     assert (a["label_noisy"] != b["label_noisy"]).sum() > 20
@@ -166,7 +167,7 @@ def test_another_noise_seed_gives_other_noisy_labels(three_temperatures: dict[fl
 
 @pytest.mark.parametrize("k", [1, 20, 100, 500])
 def test_partial_relabel_equals_the_prefix_of_the_full_artifact(three_temperatures: dict[float, Path], task: TaskData, tmp_path: Path, k: int) -> None:
-    (part,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=3, data_seed=1, n_relabel=k)], [tmp_path / "part"], progress=False)
+    (part,) = generate(task, [NoiseSpec("temperature", 0.5, noise_seed=3, data_seed=1, n_relabel=k, weak_fit="held-out")], [tmp_path / "part"], progress=False)
     full = _labels(three_temperatures[0.5])
     pd.testing.assert_frame_equal(_labels(part), full.iloc[:k].reset_index(drop=True))
     assert _meta(part)["n_relabel"] == k and _meta(part)["n_examples"] == k
@@ -201,6 +202,11 @@ def test_existing_output_dir_is_a_data_error_and_is_left_untouched(task: TaskDat
         (NoiseSpec("gaussian", 0.1), ConfigError),
         (NoiseSpec("temperature", 1.0, n_relabel=0), DataError),
         (NoiseSpec("temperature", 1.0, n_relabel=1201), DataError),
+        (NoiseSpec("temperature", 1.0, weak_fit="leave-one-out"), ConfigError),
+        (NoiseSpec("uniform", 0.1, weak_fit="in-sample"), ConfigError),
+        (NoiseSpec("temperature", 1.5, noise_param="target_rate"), ConfigError),
+        (NoiseSpec("temperature", 0.5, noise_param="rate"), ConfigError),
+        (NoiseSpec("temperature", 0.5, noise_seed=-1), ConfigError),
     ],
 )
 def test_a_bad_spec_is_rejected_before_anything_is_written(task: TaskData, tmp_path: Path, bad: NoiseSpec, error: type) -> None:
@@ -220,6 +226,92 @@ def test_generated_artifact_reads_back(three_temperatures: dict[float, Path], ta
 def test_weak_model_is_refitted_when_weak_train_changes(tmp_path: Path) -> None:
     base = _task("toy-weak-cache")
     smaller = dataclasses.replace(base, weak_train=base.weak_train.iloc[:150].reset_index(drop=True))
-    generate(base, [NoiseSpec("temperature", 1.0)], [tmp_path / "a"], progress=False)
-    generate(smaller, [NoiseSpec("temperature", 1.0)], [tmp_path / "b"], progress=False)
+    generate(base, [NoiseSpec("temperature", 1.0, weak_fit="held-out")], [tmp_path / "a"], progress=False)
+    generate(smaller, [NoiseSpec("temperature", 1.0, weak_fit="held-out")], [tmp_path / "b"], progress=False)
     assert _meta(tmp_path / "b")["weak_model"]["train_size"] == 150
+
+
+# --------------------------------------------------------------------------------------------------
+# weak-model fit modes
+
+
+def _probs(path: Path) -> np.ndarray:
+    return _labels(path)[["weak_prob_0", "weak_prob_1"]].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def by_fit(task: TaskData, tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("fits")
+    fits = ["in-sample", "held-out", "cross-fit"]
+    specs = [NoiseSpec("temperature", 0.1, noise_seed=0, data_seed=2, weak_fit=fit) for fit in fits]
+    return dict(zip(fits, generate(task, specs, [root / fit for fit in fits], progress=False)))
+
+
+def test_in_sample_is_the_default_fit(task: TaskData, by_fit: dict[str, Path], tmp_path: Path) -> None:
+    (default,) = generate(task, [NoiseSpec("temperature", 0.1, noise_seed=0, data_seed=2)], [tmp_path / "d"], progress=False)
+    assert _meta(default)["weak_model"]["fit"] == "in-sample"
+    pd.testing.assert_frame_equal(_labels(default), _labels(by_fit["in-sample"]))
+
+
+def test_in_sample_weak_model_is_fitted_on_the_relabelled_examples(task: TaskData, by_fit: dict[str, Path]) -> None:
+    labels = _labels(by_fit["in-sample"])
+    pool = task.pool.set_index("id").loc[labels["id"]].reset_index()
+    weak = fit_weak_model(pool.sort_values("id").reset_index(drop=True), num_labels=2)
+    np.testing.assert_allclose(_probs(by_fit["in-sample"]), weak.pipeline.predict_proba(pool["text"].tolist()), rtol=1e-9)
+    meta = _meta(by_fit["in-sample"])["weak_model"]
+    assert meta["train_size"] == len(task.pool)
+    assert meta["fit_accuracy"] == pytest.approx(np.mean(_probs(by_fit["in-sample"]).argmax(1) == labels["label_clean"]))
+
+
+def test_cross_fit_scores_each_example_with_a_model_that_never_saw_it(task: TaskData, by_fit: dict[str, Path]) -> None:
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = _labels(by_fit["cross-fit"])
+    canonical = task.pool.sort_values("id").reset_index(drop=True)
+    expected = np.empty((len(canonical), 2))
+    folds = StratifiedKFold(5, shuffle=True, random_state=0).split(np.zeros(len(canonical)), canonical["label"])
+    for train_index, score_index in folds:
+        weak = fit_weak_model(canonical.iloc[train_index], num_labels=2)
+        expected[score_index] = weak.pipeline.predict_proba(canonical["text"].iloc[score_index].tolist())
+    expected = pd.DataFrame(expected, index=canonical["id"]).loc[labels["id"]].to_numpy()
+    np.testing.assert_allclose(_probs(by_fit["cross-fit"]), expected, rtol=1e-9)
+    assert _meta(by_fit["cross-fit"])["weak_model"]["folds"] == 5
+
+
+def test_in_sample_noise_is_lowest_at_low_temperature(by_fit: dict[str, Path]) -> None:
+    rates = {fit: _meta(path)["realized_noise_rate"] for fit, path in by_fit.items()}
+    assert rates["in-sample"] < rates["cross-fit"] and rates["in-sample"] < rates["held-out"]
+
+
+def test_weak_model_is_shared_by_data_seeds_that_relabel_the_same_examples(task: TaskData, tmp_path: Path) -> None:
+    a, b = generate(task, [NoiseSpec("temperature", 1.0, data_seed=s) for s in (0, 1)], [tmp_path / "a", tmp_path / "b"], progress=False)
+    pa, pb = (_labels(p).set_index("id").sort_index()[["weak_prob_0", "weak_prob_1"]] for p in (a, b))
+    pd.testing.assert_frame_equal(pa, pb)
+
+
+# --------------------------------------------------------------------------------------------------
+# target rates
+
+
+@pytest.mark.parametrize("target", [0.15, 0.2, 0.3])
+def test_a_target_rate_solves_the_temperature_whose_expected_rate_is_the_target(task: TaskData, tmp_path: Path, target: float) -> None:
+    (path,) = generate(task, [NoiseSpec("temperature", target, noise_param="target_rate", weak_fit="in-sample")], [tmp_path / "t"], progress=False)
+    meta, labels = _meta(path), _labels(path)
+    temperature = meta["params"]["temperature"]
+    probs = _probs(path) ** (1 / temperature)
+    probs /= probs.sum(axis=1, keepdims=True)
+    by_hand = np.mean(1 - probs[np.arange(len(labels)), labels["label_clean"]])
+    assert meta["target_rate"] == target
+    assert by_hand == pytest.approx(target, abs=1e-4) and meta["expected_noise_rate"] == pytest.approx(target, abs=1e-4)
+    assert abs(meta["realized_noise_rate"] - target) < 4 * np.sqrt(target * (1 - target) / len(labels))
+
+
+def test_a_target_below_the_weak_models_floor_names_the_reachable_range(task: TaskData, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"target_rate 0.01 is out of reach .* spans \[0\.\d+, 0\.\d+\]"):
+        generate(task, [NoiseSpec("temperature", 0.01, noise_param="target_rate", weak_fit="held-out")], [tmp_path / "t"], progress=False)
+    assert not (tmp_path / "t").exists()
+
+
+def test_uniform_target_rate_is_the_rate_itself(task: TaskData, tmp_path: Path) -> None:
+    (path,) = generate(task, [NoiseSpec("uniform", 0.25, noise_param="target_rate")], [tmp_path / "u"], progress=False)
+    assert _meta(path)["params"] == {"rate": 0.25} and _meta(path)["expected_noise_rate"] == pytest.approx(0.25)

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+from noisebench.errors import ConfigError
 from noisebench.noise.families.base import NoiseFamily, NoiseInputs, draw_labels
 from noisebench.noise.families.temperature import TemperatureFamily
 from noisebench.noise.families.uniform import UniformFamily
+from noisebench.parameters import Parameter
 from noisebench.registry import Registry
 
 CLEAN = "none"
@@ -27,6 +29,23 @@ def get_family(name: str) -> NoiseFamily:
     return FAMILIES.get(name)
 
 
+TARGET_RATE = Parameter("target_rate", "ρ", "target noise rate", low=0.0, high=1.0)
+"""A family's level can be given as the expected noise rate it should reach instead of its own parameter."""
+
+
+def level_parameter(family: str, noise_param: str | None) -> Parameter:
+    """The parameter a run's ``noise_level`` is a value of: the family's own, or the target rate.
+
+    ``noise_param`` None means the family's own parameter; anything else must name one of the two.
+    """
+    own = get_family(family).parameter
+    if noise_param in (None, own.name):
+        return own
+    if noise_param == TARGET_RATE.name:
+        return TARGET_RATE
+    raise ConfigError(f"noise family {family} is set by {own.name} or {TARGET_RATE.name}, not {noise_param!r}")
+
+
 def is_clean(name: object) -> bool:
     """Whether a run's ``noise_family`` means clean labels (``"none"``, or missing in a table)."""
     return name is None or name == CLEAN or (isinstance(name, float) and name != name)
@@ -35,4 +54,4 @@ def is_clean(name: object) -> bool:
 register_family(TemperatureFamily())
 register_family(UniformFamily())
 
-__all__ = ["CLEAN", "DEFAULT_FAMILY", "FAMILIES", "NoiseFamily", "NoiseInputs", "draw_labels", "get_family", "is_clean", "register_family"]
+__all__ = ["CLEAN", "DEFAULT_FAMILY", "TARGET_RATE", "level_parameter", "FAMILIES", "NoiseFamily", "NoiseInputs", "draw_labels", "get_family", "is_clean", "register_family"]

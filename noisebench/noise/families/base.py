@@ -37,6 +37,9 @@ class NoiseFamily(ABC):
     parameter: ClassVar[Parameter]
     needs_weak_model: ClassVar[bool] = False
     description: ClassVar[str] = ""
+    search_range: ClassVar[tuple[float, float] | None] = None
+    """Where a target rate is solved for (default: the parameter's bounds); the expected rate must
+    rise with the level over it."""
 
     @abstractmethod
     def probabilities(self, inputs: NoiseInputs, level: float) -> np.ndarray:
@@ -50,6 +53,10 @@ class NoiseFamily(ABC):
         """The exact expected share of examples whose noisy label differs from the clean one."""
         probs = self.probabilities(inputs, self.parameter.check(level))
         return float(np.mean(1.0 - probs[np.arange(len(inputs.clean)), inputs.clean])) if len(inputs.clean) else 0.0
+
+    def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
+        """The level whose expected rate is ``rate``, where a closed form exists (None: solve numerically)."""
+        return None
 
     def extra_columns(self, inputs: NoiseInputs) -> dict[str, np.ndarray]:
         """Per-example columns stored beside the labels in ``labels.parquet`` (e.g. weak probabilities)."""

@@ -22,6 +22,7 @@ class TemperatureFamily(NoiseFamily):
     parameter = Parameter("temperature", "T", "temperature T", low=0.0, low_open=True)
     needs_weak_model = True
     description = "label drawn from softmax(weak logits / T) (Gunel et al. 2021)"
+    search_range = (1e-3, 1e3)  # T -> 0: the weak model's argmax error; T -> inf: uniform over classes
 
     def probabilities(self, inputs: NoiseInputs, level: float) -> np.ndarray:
         if inputs.weak_log_probs is None:

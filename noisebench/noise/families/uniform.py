@@ -13,6 +13,9 @@ class UniformFamily(NoiseFamily):
     parameter = Parameter("rate", "r", "noise rate r", low=0.0, high=1.0)
     description = "with probability r a label moves to another class, uniformly"
 
+    def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
+        return rate
+
     def probabilities(self, inputs: NoiseInputs, level: float) -> np.ndarray:
         n, k = len(inputs.clean), inputs.num_labels
         probs = np.full((n, k), level / (k - 1))
