@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -55,6 +55,7 @@ class RunConfig(BaseModel):
     method: Name = Field(BASELINE, description="training method")
     method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
     train_seed: Seed = Field(0, description="head initialisation, batch order, dropout")
+    pooling: Literal["cls", "mean"] = Field("cls", description="sentence features for the classifier and SCL: first token or masked mean")
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 16
     lr: PositiveFloat = 2e-5

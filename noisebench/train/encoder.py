@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 
 import torch
@@ -12,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 from transformers.utils import logging as hf_logging
 
 from noisebench.assets import ASSETS, asset_path
+from noisebench.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +74,41 @@ def reset_head(model: PreTrainedModel, missing_keys: tuple[str, ...], seed: int)
                 module.bias.zero_()
             else:
                 raise RuntimeError(f"do not know how to initialise new module {name} ({type(module).__name__})")
+
+
+Forward = Callable[[PreTrainedModel, dict[str, torch.Tensor], bool], tuple[torch.Tensor, "torch.Tensor | None"]]
+
+
+def _cls_forward(net: PreTrainedModel, batch: dict[str, torch.Tensor], want_features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The model's own classification head; sentence features = the last layer's first token (the paper's [CLS])."""
+    out = net(**batch, output_hidden_states=want_features)
+    return out.logits, (out.hidden_states[-1][:, 0] if want_features else None)
+
+
+def _mean_forward(net: PreTrainedModel, batch: dict[str, torch.Tensor], want_features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Masked mean of the last layer's token states, fed to the model's linear classifier (and to SCL).
+
+    all-MiniLM-L6-v2 was trained with mean pooling, so its [CLS] state is not a sentence embedding.
+    """
+    hidden = net.base_model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    return net.classifier(net.dropout(pooled)), pooled
+
+
+POOLINGS: dict[str, Forward] = {"cls": _cls_forward, "mean": _mean_forward}
+"""How a sentence becomes the feature vector the classifier (and SCL) sees."""
+
+
+def pooled_forward(pooling: str) -> Forward:
+    """The forward function for ``pooling``; checks nothing about the model (see :func:`check_pooling`)."""
+    return POOLINGS[pooling]
+
+
+def check_pooling(net: PreTrainedModel, pooling: str) -> None:
+    """Mean pooling needs a BERT-style head: a dropout and a linear classifier over the pooled vector."""
+    if pooling != "cls" and not (isinstance(getattr(net, "classifier", None), nn.Linear) and hasattr(net, "dropout")):
+        raise ConfigError(
+            f"pooling {pooling} needs a model whose classifier is one linear layer (BERT-style); "
+            f"{type(net).__name__} has {type(getattr(net, 'classifier', None)).__name__}: use pooling cls"
+        )

@@ -25,7 +25,7 @@ from noisebench.methods import get_method
 from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
 from noisebench.noise.families import is_clean
 from noisebench.schema import RunConfig
-from noisebench.train.encoder import fresh_model, load_tokenizer
+from noisebench.train.encoder import Forward, check_pooling, fresh_model, load_tokenizer, pooled_forward
 
 log = logging.getLogger(__name__)
 EVAL_BATCH_SIZE = 128
@@ -75,21 +75,21 @@ def _batch(encoded: Encoded, index: np.ndarray, model: str, device: torch.device
 
 
 @torch.inference_mode()
-def predict(net: torch.nn.Module, encoded: Encoded, model: str, device: torch.device, *, want_cls: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """Predicted labels (and [CLS] embeddings of the last layer) in the split's order."""
+def predict(net: torch.nn.Module, encoded: Encoded, model: str, device: torch.device, *, forward: Forward, want_features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted labels (and the pooled sentence features) in the split's order."""
     net.eval()
     order = np.argsort([len(f["input_ids"]) for f in encoded.features], kind="stable")
     preds = np.empty(len(encoded), dtype=np.int64)
-    cls = None
+    embeddings = None
     for start in range(0, len(order), EVAL_BATCH_SIZE):
         index = order[start : start + EVAL_BATCH_SIZE]
-        out = net(**_batch(encoded, index, model, device), output_hidden_states=want_cls)
-        preds[index] = out.logits.argmax(-1).cpu().numpy()
-        if want_cls:
-            hidden = out.hidden_states[-1][:, 0].float().cpu().numpy()
-            cls = np.empty((len(encoded), hidden.shape[1]), dtype=np.float32) if cls is None else cls
-            cls[index] = hidden
-    return preds, cls
+        logits, features = forward(net, _batch(encoded, index, model, device), want_features)
+        preds[index] = logits.argmax(-1).cpu().numpy()
+        if features is not None:
+            features = features.float().cpu().numpy()
+            embeddings = np.empty((len(encoded), features.shape[1]), dtype=np.float32) if embeddings is None else embeddings
+            embeddings[index] = features
+    return preds, embeddings
 
 
 def make_optimizer(net: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -139,6 +139,8 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
     test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
     net = fresh_model(config.model, task.num_labels, config.train_seed).to(device)
+    check_pooling(net, config.pooling)
+    forward = pooled_forward(config.pooling)
     torch.manual_seed(config.train_seed)  # after loading: a cold from_pretrained draws from the global RNG
     setup_s = time.perf_counter() - started
 
@@ -164,9 +166,8 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
             index = index.numpy()
             batch = _batch(train, index, config.model, device)
             y = torch.as_tensor(train.labels[index], device=device)
-            out = net(**batch, output_hidden_states=want_features)
-            features = out.hidden_states[-1][:, 0] if want_features else None
-            loss = method.compute_loss(out.logits, features, y, config.method_params)
+            logits, features = forward(net, batch, want_features)
+            loss = method.compute_loss(logits, features, y, config.method_params)
             loss.backward()
             optimizer.step()
             scheduler.step()
@@ -176,8 +177,8 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
             crash_point("train-step")
         tock = time.perf_counter()
         train_s += tock - tick
-        train_pred, _ = predict(net, train, config.model, device)
-        dev_pred, _ = predict(net, dev, config.model, device)
+        train_pred, _ = predict(net, train, config.model, device, forward=forward)
+        dev_pred, _ = predict(net, dev, config.model, device, forward=forward)
         dev_acc = float(np.mean(dev_pred == dev.labels))
         history.append(epoch_record(epoch, float(np.mean(losses)), dev_acc, train_pred, clean, noisy, corrupted))
         if best is None or dev_acc > best[0]:
@@ -189,7 +190,7 @@ def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: 
     tick = time.perf_counter()
     assert best is not None
     net.load_state_dict(best[2])
-    test_pred, test_cls = predict(net, test, config.model, device, want_cls=config.save_embeddings)
+    test_pred, test_cls = predict(net, test, config.model, device, forward=forward, want_features=config.save_embeddings)
     eval_s += time.perf_counter() - tick
     subset_noise = noise_summary(clean, noisy, task.label_names)
     metrics = {

@@ -124,3 +124,33 @@ def test_run_id_depends_on_every_field(tiny_model_dir):
     assert a.run_id == _config(tiny_model_dir).run_id
     assert a.run_id != _config(tiny_model_dir, train_seed=1).run_id
     assert a.run_id != _config(tiny_model_dir, lr=2e-3).run_id
+
+
+def test_mean_pooling_feeds_the_masked_mean_of_token_states_to_the_linear_head(tiny_model_dir):
+    import torch
+
+    from noisebench.train.encoder import fresh_model, load_tokenizer, pooled_forward
+
+    net = fresh_model(str(tiny_model_dir), 2, seed=0).eval()
+    texts = ["good film", "the plot is very dull and the cast is tired"]
+    batch = dict(load_tokenizer(str(tiny_model_dir))(texts, padding=True, return_tensors="pt"))
+    with torch.no_grad():
+        logits, features = pooled_forward("mean")(net, batch, True)
+        for i, text in enumerate(texts):  # one example at a time: no padding to mask
+            alone = dict(load_tokenizer(str(tiny_model_dir))([text], return_tensors="pt"))
+            states = net.base_model(**alone).last_hidden_state[0]
+            mean = torch.stack([states[t] for t in range(states.shape[0])]).sum(0) / states.shape[0]
+            torch.testing.assert_close(features[i], mean, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(logits[i], net.classifier(mean), rtol=1e-5, atol=1e-6)
+
+
+def test_a_mean_pooled_ce_scl_run_completes_and_differs_from_cls(tiny_model_dir, glue_dir):
+    cls = run_training(_config(tiny_model_dir, method="ce-scl"), data_dir=glue_dir, progress=False)
+    mean = run_training(_config(tiny_model_dir, method="ce-scl", pooling="mean"), data_dir=glue_dir, progress=False)
+    assert 0.0 <= mean.metrics["test_accuracy"] <= 1.0
+    assert [h["train_loss"] for h in mean.metrics["history"]] != [h["train_loss"] for h in cls.metrics["history"]]
+
+
+def test_an_unknown_pooling_is_a_config_error(tiny_model_dir):
+    with pytest.raises(ConfigError, match="pooling: must be one of 'cls' or 'mean', got 'max'"):
+        _config(tiny_model_dir, pooling="max")
