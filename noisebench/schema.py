@@ -51,6 +51,7 @@ class RunConfig(BaseModel):
     noise_param: str | None = Field(None, description="what noise_level is a value of: the family's parameter (default) or target_rate")
     noise_level: float | None = Field(None, description="value of noise_param")
     noise_seed: Seed | None = Field(None, description="the relabelling draw")
+    n_relabel: PositiveInt | None = Field(None, description="how many pool examples the artifact relabels (None: all)")
     weak_fit: str | None = Field(None, description="weak model fit for families that use one: in-sample (default), held-out, cross-fit")
     method: Name = Field(BASELINE, description="training method")
     method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
@@ -76,7 +77,7 @@ class RunConfig(BaseModel):
     @model_validator(mode="after")
     def _check_noise_and_method(self) -> RunConfig:
         if is_clean(self.noise_family):
-            given = [k for k in ("noise_param", "noise_level", "noise_seed", "weak_fit") if getattr(self, k) is not None]
+            given = [k for k in ("noise_param", "noise_level", "noise_seed", "n_relabel", "weak_fit") if getattr(self, k) is not None]
             if given:
                 raise ConfigError(f"a clean run (noise_family none) takes no {', '.join(given)}")
         else:
@@ -96,6 +97,8 @@ class RunConfig(BaseModel):
         parameter.check(self.noise_level)
         if self.noise_seed is None:
             raise ConfigError("a noisy run needs a noise_seed")
+        if self.n_relabel is not None and self.n_relabel < self.n_train:
+            raise ConfigError(f"n_relabel ({self.n_relabel}) must be >= n_train ({self.n_train}) so the artifact covers the training subset")
         if family.needs_weak_model:
             weak_fit = check_weak_fit(self.weak_fit or DEFAULT_WEAK_FIT)
         elif self.weak_fit is not None:

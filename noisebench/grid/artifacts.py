@@ -1,15 +1,17 @@
-"""Shared noise artifacts for grid runs: one per (task, family, level, data_seed, noise_seed)."""
+"""Shared noise artifacts for grid runs: one per (task, family, level, data_seed, noise_seed, n_relabel)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from noisebench.data.tasks import load_task
 from noisebench.errors import DataError
 from noisebench.grid.claims import claim
+from noisebench.noise.families import is_clean
 from noisebench.noise.generate import NoiseSpec, generate
-from noisebench.train.config import RunConfig
+from noisebench.schema import RunConfig
 
 WAIT_FOR_OTHER_WRITER_S = 600.0
 
@@ -17,19 +19,41 @@ WAIT_FOR_OTHER_WRITER_S = 600.0
 def noise_spec(config: RunConfig) -> NoiseSpec | None:
     """The artifact a run needs, or None for clean labels.
 
-    Artifacts relabel the whole pool in the nested order of ``data_seed``; a run's N-example subset
-    is a prefix of that order and its noisy labels are the same for every N, so one artifact
-    serves every n_train, method and train_seed.
+    An artifact relabels the first ``config.n_relabel`` pool examples (None: the whole pool) in the
+    nested order of ``data_seed``; a run's N-example subset is a prefix of that order and its noisy
+    labels are the same for every N <= n_relabel, so one artifact serves every such n_train, method
+    and train_seed.
     """
-    if config.noise_family == "none":
+    if is_clean(config.noise_family):
         return None
-    level = config.temperature if config.noise_family == "temperature" else config.noise_rate
-    assert level is not None and config.noise_seed is not None
-    return NoiseSpec(config.noise_family, level, config.noise_seed, config.data_seed, None)
+    assert config.noise_level is not None and config.noise_seed is not None
+    return NoiseSpec(
+        family=config.noise_family, level=config.noise_level, noise_seed=config.noise_seed,
+        data_seed=config.data_seed, n_relabel=config.n_relabel, noise_param=config.noise_param,
+        weak_fit=config.weak_fit,
+    )
+
+
+def needed_artifacts(configs: Iterable[RunConfig]) -> dict[tuple[str, NoiseSpec], RunConfig]:
+    """The distinct artifacts ``configs`` train on, each with the first run that needs it, in order.
+
+    Every method variant and train seed of one (task, noise setting, data and noise seed) shares one.
+    """
+    firsts: dict[tuple[str, NoiseSpec], RunConfig] = {}
+    for config in configs:
+        spec = noise_spec(config)
+        if spec is not None:
+            firsts.setdefault((config.task, spec), config)
+    return firsts
 
 
 def artifact_path(results_dir: Path, task: str, spec: NoiseSpec) -> Path:
-    return Path(results_dir) / "noise" / task / f"{spec.family}-{spec.level:g}" / f"data{spec.data_seed}-noise{spec.noise_seed}"
+    """``noise/<task>/<family>-<T0.5|target0.2>[-<fit>]/data<d>-noise<n>``, plus ``-relabel<k>`` unless
+    the whole pool is relabelled."""
+    seeds = f"data{spec.data_seed}-noise{spec.noise_seed}"
+    if spec.n_relabel is not None:
+        seeds += f"-relabel{spec.n_relabel}"
+    return Path(results_dir) / "noise" / task / f"{spec.family}-{spec.folder_name()}" / seeds
 
 
 def ensure_artifact(results_dir: Path, config: RunConfig, *, data_dir: Path | None = None) -> Path | None:

@@ -36,6 +36,7 @@ class NoiseArtifact:
             "noise_param": TARGET_RATE.name if target is not None else next(iter(params), None),
             "noise_level": target if target is not None else next(iter(params.values()), None),
             "weak_fit": self.meta.get("weak_model", {}).get("fit"),
+            "n_relabel": None if self.meta.get("n_relabel", "all") == "all" else self.meta["n_relabel"],
             "noise_seed": seeds.get("noise_seed"),
             "data_seed": seeds.get("data_seed"),
         }
