@@ -15,13 +15,25 @@ against the PDF before quoting them.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from noisebench.analysis.values import is_missing
 
-__all__ = ["SOURCE", "TABLES", "COLUMNS", "paper_table", "match_paper"]
+from noisebench.analysis.values import is_missing
+from noisebench.methods.ce import CE
+from noisebench.methods.ce_scl import CE_SCL
+from noisebench.noise.families import CLEAN, is_clean
+from noisebench.noise.families.temperature import TemperatureFamily
+
+__all__ = ["SOURCE", "TABLES", "COLUMNS", "PAPER_BASELINE", "PAPER_TREATMENT", "PAPER_FAMILY", "paper_table",
+           "match_paper"]
+
+#: The paper's two methods and its one noise family (``noise_level`` holds the family's temperature T).
+PAPER_BASELINE: str = CE.name
+PAPER_TREATMENT: str = CE_SCL.name
+PAPER_FAMILY: str = TemperatureFamily.name
 
 #: Bibliographic source of every number in :func:`paper_table`.
 SOURCE: str = (
@@ -40,7 +52,7 @@ TABLES: dict[str, str] = {
 }
 
 COLUMNS: tuple[str, ...] = (
-    "table", "setting", "task", "n_train", "temperature", "method", "mean", "std", "note",
+    "table", "setting", "task", "n_train", "noise_family", "noise_level", "method", "mean", "std", "note",
 )
 
 _NOISY_NOTE = "paper's training-set size for the noisy runs not encoded; see paper Sec. 5.2"
@@ -55,9 +67,9 @@ _FEW_SHOT: dict[str, dict[int, tuple[float, float, float, float]]] = {
 _NOISY_TEMPERATURES: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)
 # noisy: task -> method -> means at the temperatures above
 _NOISY: dict[str, dict[str, tuple[float, ...]]] = {
-    "sst2": {"ce": (92.0, 91.4, 91.7, 90.0), "ce-scl": (92.6, 91.5, 91.2, 91.5)},
-    "qnli": {"ce": (81.1, 80.0, 78.9, 75.9), "ce-scl": (82.7, 81.9, 81.3, 80.1)},
-    "mnli": {"ce": (54.0, 55.3, 54.6, 47.0), "ce-scl": (61.2, 62.1, 62.3, 53.0)},
+    "sst2": {CE.name: (92.0, 91.4, 91.7, 90.0), CE_SCL.name: (92.6, 91.5, 91.2, 91.5)},
+    "qnli": {CE.name: (81.1, 80.0, 78.9, 75.9), CE_SCL.name: (82.7, 81.9, 81.3, 80.1)},
+    "mnli": {CE.name: (54.0, 55.3, 54.6, 47.0), CE_SCL.name: (61.2, 62.1, 62.3, 53.0)},
 }
 
 # full GLUE: task -> (ce mean, scl mean)
@@ -82,12 +94,13 @@ _NAN = float("nan")
 def paper_table() -> pd.DataFrame:
     """The published CE and CE+SCL results as a tidy table.
 
-    One row per (table, task, n_train, temperature, method).  ``mean`` and
+    One row per (table, task, n_train, noise_level, method).  ``mean`` and
     ``std`` are test accuracies in **percent** (the noisebench results table
     uses fractions); ``std`` is NaN where the paper gives none (noisy and full
     GLUE tables).  ``n_train`` is the few-shot training-set size, NaN
-    elsewhere (float column because of the NaNs); ``temperature`` is the
-    noise-generation temperature T of the noisy table, NaN elsewhere.  Task
+    elsewhere (float column because of the NaNs); ``noise_level`` is the
+    temperature T of the noisy table (``noise_family`` :data:`PAPER_FAMILY`), NaN
+    elsewhere (``noise_family`` ``"none"``, i.e. clean).  Task
     names are noisebench's lower-case ones.  See :data:`SOURCE`; the table
     numbering follows arXiv v1 and should be checked against the PDF.
 
@@ -103,35 +116,38 @@ def paper_table() -> pd.DataFrame:
             mean: float, std: float, note: str = "") -> None:
         rows.append({
             "table": TABLES[setting], "setting": setting, "task": task,
-            "n_train": float(n_train), "temperature": float(temperature), "method": method,
+            "n_train": float(n_train), "noise_family": CLEAN if math.isnan(temperature) else PAPER_FAMILY,
+            "noise_level": float(temperature), "method": method,
             "mean": float(mean), "std": float(std), "note": note,
         })
 
     for task, by_n in _FEW_SHOT.items():
         for n_train, (ce_m, ce_s, scl_m, scl_s) in by_n.items():
-            add("few-shot", task, n_train, _NAN, "ce", ce_m, ce_s)
-            add("few-shot", task, n_train, _NAN, "ce-scl", scl_m, scl_s)
+            add("few-shot", task, n_train, _NAN, PAPER_BASELINE, ce_m, ce_s)
+            add("few-shot", task, n_train, _NAN, PAPER_TREATMENT, scl_m, scl_s)
     for task, by_method in _NOISY.items():
         for method, means in by_method.items():
             for temperature, mean in zip(_NOISY_TEMPERATURES, means, strict=True):
                 add("noisy", task, _NAN, temperature, method, mean, _NAN, _NOISY_NOTE)
     for task, (ce_m, scl_m) in _FULL.items():
-        add("full", task, _NAN, _NAN, "ce", ce_m, _NAN)
-        add("full", task, _NAN, _NAN, "ce-scl", scl_m, _NAN)
+        add("full", task, _NAN, _NAN, PAPER_BASELINE, ce_m, _NAN)
+        add("full", task, _NAN, _NAN, PAPER_TREATMENT, scl_m, _NAN)
     for task, (ce_m, ce_s, scl_m, scl_s) in _TRANSFER.items():
-        add("transfer", task, _NAN, _NAN, "ce", ce_m, ce_s)
-        add("transfer", task, _NAN, _NAN, "ce-scl", scl_m, scl_s)
+        add("transfer", task, _NAN, _NAN, PAPER_BASELINE, ce_m, ce_s)
+        add("transfer", task, _NAN, _NAN, PAPER_TREATMENT, scl_m, scl_s)
 
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame.attrs["source"] = SOURCE
     return frame
 
 
+def _level(cell: Mapping[str, Any]) -> Any:
+    """The cell's noise level (``noise_level``; ``temperature`` is accepted for the paper's family)."""
+    return cell.get("noise_level", cell.get("temperature"))
+
+
 def _infer_setting(cell: Mapping[str, Any]) -> str:
-    noise_family = cell.get("noise_family")
-    if not is_missing(cell.get("temperature")) or (
-        noise_family is not None and noise_family != "none"
-    ):
+    if not is_missing(_level(cell)) or not is_clean(cell.get("noise_family")):
         return "noisy"
     if cell.get("task") in _TRANSFER:
         return "transfer"
@@ -148,7 +164,7 @@ def match_paper(cell: Mapping[str, Any]) -> pd.DataFrame:
     cell
         Mapping with at least ``task``; optionally ``setting`` (one of
         ``"few-shot"``, ``"noisy"``, ``"full"``, ``"transfer"``), ``n_train``,
-        ``temperature`` and ``noise_family`` (e.g. a row of
+        ``noise_family`` and ``noise_level`` (or ``temperature``) (e.g. a row of
         :func:`noisebench.analysis.stats.compare_methods` as a dict).
 
     Returns
@@ -158,15 +174,15 @@ def match_paper(cell: Mapping[str, Any]) -> pd.DataFrame:
 
     Notes
     -----
-    Without an explicit ``setting`` it is inferred: a finite temperature or a
-    ``noise_family`` other than ``"none"`` means "noisy"; else Amazon-2/Yelp-2
+    Without an explicit ``setting`` it is inferred: a finite noise level or a
+    noisy ``noise_family`` means "noisy"; else Amazon-2/Yelp-2
     mean "transfer"; else a finite ``n_train`` means "few-shot"; else "full".
     Matching rules per setting:
 
     * few-shot: same task and ``n_train`` (only 20, 100 and 1000 exist);
-    * noisy: same task and temperature (``numpy.isclose``); ``n_train`` is
+    * noisy: same task and level (``numpy.isclose``); ``n_train`` is
       ignored because the paper's noisy rows carry none, and only the
-      ``"temperature"`` noise family (the paper's) matches;
+      paper's noise family (:data:`PAPER_FAMILY`) matches;
     * full / transfer: same task; ``n_train`` is ignored.
     """
     if "task" not in cell:
@@ -183,10 +199,10 @@ def match_paper(cell: Mapping[str, Any]) -> pd.DataFrame:
         mask &= table["n_train"] == float(n_train)
     elif setting == "noisy":
         noise_family = cell.get("noise_family")
-        if noise_family is not None and noise_family != "temperature":
-            return table.iloc[0:0].reset_index(drop=True)  # the paper only has temperature noise
-        temperature = cell.get("temperature")
-        if is_missing(temperature):
-            raise ValueError("match_paper: a noisy cell needs a temperature")
-        mask &= np.isclose(table["temperature"].to_numpy(dtype=float), float(temperature))
+        if noise_family is not None and noise_family != PAPER_FAMILY:
+            return table.iloc[0:0].reset_index(drop=True)  # the paper has one noise family
+        level = _level(cell)
+        if is_missing(level):
+            raise ValueError("match_paper: a noisy cell needs a noise level")
+        mask &= np.isclose(table["noise_level"].to_numpy(dtype=float), float(level))
     return table[mask].reset_index(drop=True)

@@ -1,22 +1,16 @@
 """The Markdown results report: set-up, paired statistics, seed summaries, figures, paper comparison.
 
-:func:`write_report` is the only entry point.  Number formats (so that the
-report can be checked against the statistics):
-
-* accuracies: percent with two decimals (``81.20``);
-* differences CE+SCL − CE: percentage points with sign and two decimals, the
-  interval in brackets (``+1.20 [+0.40, +2.00]``);
-* p-values: :func:`noisebench.analysis.stats.format_p` (three decimals,
-  ``<0.001`` floor, ``n/a`` when not computed);
-* realised noise rates: percent with one decimal (``31.2%``).
-
-This module must not import the training code or the CLI.
+:func:`write_report` is the only entry point. Number formats (so the report can be checked
+against the statistics): accuracies in percent with two decimals (``81.20``); differences
+treatment − baseline in percentage points with sign, the interval in brackets
+(``+1.20 [+0.40, +2.00]``); p-values by :func:`~noisebench.analysis.stats.format_p`; realised
+noise rates in percent with one decimal (``31.2%``). Methods are shown by their registered label,
+noise by the family's parameter symbol. This module must not import the training code or the CLI.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
 import math
 import os
@@ -27,43 +21,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from noisebench.analysis.paper import SOURCE, TABLES, match_paper, paper_table
-from noisebench.analysis.stats import (
-    BASE_KEYS,
-    MIN_PAIRS_WILCOXON,
-    compare_methods,
-    format_p,
-    seed_summary,
-    top_k_by_dev,
-)
-from noisebench.io import write_bytes_atomic
+from noisebench.analysis import prepare
+from noisebench.analysis.paper import PAPER_BASELINE, PAPER_FAMILY, PAPER_TREATMENT, SOURCE, TABLES, match_paper, paper_table
+from noisebench.analysis.results import run_versions
+from noisebench.analysis.stats import BASE_KEYS, MIN_PAIRS_WILCOXON, format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.values import is_missing
+from noisebench.io import write_bytes_atomic
+from noisebench.methods import BASELINE, hyper_parameter_names
+from noisebench.noise.families import get_family, is_clean
 
 __all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER", "CLOSEST_PAPER_TASK"]
 
 log = logging.getLogger(__name__)
 
-#: Level of the ``significant`` column and of the replication rule.
 ALPHA: float = 0.05
-#: The encoder of every number in the paper.
+"""Level of the ``significant`` column and of the replication rule."""
 PAPER_ENCODER: str = "roberta-large"
-#: Tasks that are not in the paper -> (closest paper task, why it is the closest).
 CLOSEST_PAPER_TASK: dict[str, tuple[str, str]] = {
     "rt-polarity": ("sst2", "binary sentiment of movie-review sentences, like rt-polarity"),
 }
+"""Tasks that are not in the paper -> (closest paper task, why it is the closest)."""
 TOP_K: int = 3
-
-#: Display names of the paper's tasks.
 PAPER_TASK_NAMES: dict[str, str] = {
     "sst2": "SST-2", "qnli": "QNLI", "mnli": "MNLI", "cola": "CoLA", "mrpc": "MRPC", "rte": "RTE",
     "amazon2": "Amazon-2", "yelp2": "Yelp-2",
 }
-
 _VERDICTS = ("replicated", "not replicated", "not confirmed at this sample size", "not comparable")
+_PAPER_PAIR = f"{PAPER_TREATMENT} − {PAPER_BASELINE}"
 
 
 # --------------------------------------------------------------------------
-# formatting helpers
+# formatting
 # --------------------------------------------------------------------------
 
 
@@ -78,19 +66,11 @@ def _pp(x: Any) -> str:
 def _delta_ci(d: Any, lo: Any, hi: Any) -> str:
     if is_missing(d):
         return "n/a"
-    ci = "[n/a]" if is_missing(lo) or is_missing(hi) else f"[{_pp(lo)}, {_pp(hi)}]"
-    return f"{_pp(d)} {ci}"
-
-
-def _rate(x: Any) -> str:
-    return "n/a" if is_missing(x) else f"{float(x):.1%}"
+    return f"{_pp(d)} " + ("[n/a]" if is_missing(lo) or is_missing(hi) else f"[{_pp(lo)}, {_pp(hi)}]")
 
 
 def _n(x: Any) -> str:
-    if is_missing(x):
-        return "all"
-    f = float(x)
-    return str(int(f)) if f.is_integer() else f"{f:g}"
+    return "all" if is_missing(x) else f"{float(x):g}"
 
 
 def _g(x: Any) -> str:
@@ -98,122 +78,201 @@ def _g(x: Any) -> str:
 
 
 def _noise(row: Mapping[str, Any]) -> str:
-    family = row.get("noise_family")
-    if family == "none":
-        return "clean"
-    if family == "uniform":
-        return f"uniform r={_g(row.get('noise_rate'))}"
-    return _g(row.get("temperature"))
-
-
-def _noise_text(row: Mapping[str, Any]) -> str:
-    """``T=0.3``, ``clean`` or ``uniform r=0.2`` for sentences."""
-    label = _noise(row)
-    return f"T={label}" if row.get("noise_family") == "temperature" else label
-
-
-def _method(method: str, lam: Any = None, tau: Any = None) -> str:
-    if method == "ce":
-        return "CE"
-    if method == "ce-scl":
-        return "CE+SCL" if is_missing(lam) else f"CE+SCL (λ={float(lam):g}, τ={_g(tau)})"
-    return str(method)
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return prepare.noise_label(row.get("noise_family"), row.get("noise_level"))
 
 
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
-             "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return lines
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return lines + ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
 
 
 def _values(table: pd.DataFrame, column: str) -> str:
-    if column not in table.columns:
-        return "n/a"
-    vals = table[column].dropna().unique().tolist()
-    if not vals:
-        return "n/a"
+    vals = table[column].dropna().unique().tolist() if column in table.columns else []
     try:
         vals = sorted(vals)
     except TypeError:
         vals = sorted(map(str, vals))
-    return ", ".join(_g(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v) for v in vals)
-
-
-# --------------------------------------------------------------------------
-# statistics
-# --------------------------------------------------------------------------
-
-
-def _compare(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`compare_methods` with uniform-noise rates treated like temperatures.
-
-    ``noise_rate`` is not a cell key of ``compare_methods``; uniform runs are
-    passed with ``temperature := noise_rate`` so that each rate is its own cell
-    and all rates of one setting form one Holm family, then mapped back
-    (``temperature`` NaN, ``noise_rate`` set).
-    """
-    frame = table.copy()
-    uniform = frame["noise_family"] == "uniform"
-    if uniform.any():
-        if "noise_rate" not in frame.columns:
-            raise ValueError("uniform-noise runs need a noise_rate column")
-        frame.loc[uniform, "temperature"] = pd.to_numeric(frame.loc[uniform, "noise_rate"], errors="coerce")
-    stats_df = compare_methods(frame)
-    stats_df["noise_rate"] = np.nan
-    uni = stats_df["noise_family"] == "uniform"
-    stats_df.loc[uni, "noise_rate"] = stats_df.loc[uni, "temperature"]
-    stats_df.loc[uni, "temperature"] = np.nan
-    return stats_df
+    shown = [_g(v) if isinstance(v, (int, float, np.integer, np.floating)) else str(v) for v in vals]
+    return ", ".join(shown) if shown else "n/a"
 
 
 def _select(frame: pd.DataFrame, key: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows of ``frame`` equal to ``key`` on every column it has (NaN matches NaN)."""
     mask = pd.Series(True, index=frame.index)
     for column, value in key.items():
-        if column not in frame.columns:
-            continue
-        if is_missing(value):
-            mask &= frame[column].isna()
-        else:
-            mask &= frame[column] == value
+        if column in frame.columns:
+            mask &= frame[column].isna() if is_missing(value) else frame[column] == value
     return frame[mask]
-
-
-def _setting_key(row: Mapping[str, Any]) -> dict[str, Any]:
-    key = {k: row.get(k) for k in BASE_KEYS}
-    if row.get("noise_family") == "uniform":
-        key["noise_rate"] = row.get("noise_rate")
-    return key
 
 
 def _realised(table: pd.DataFrame, row: Mapping[str, Any]) -> float:
     if "realized_noise_rate" not in table.columns:
         return math.nan
-    runs = _select(table, _setting_key(row))
-    values = pd.to_numeric(runs["realized_noise_rate"], errors="coerce").dropna()
-    return float(values.mean()) if len(values) else math.nan
+    values = pd.to_numeric(_select(table, {k: row.get(k) for k in BASE_KEYS})["realized_noise_rate"], errors="coerce")
+    return float(values.mean()) if values.notna().any() else math.nan
+
+
+# --------------------------------------------------------------------------
+# set-up
+# --------------------------------------------------------------------------
+
+
+def _analysis_versions() -> str:
+    out = []
+    for package in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "scikit-learn"):
+        try:
+            out.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return ", ".join(out)
+
+
+def _noise_levels(table: pd.DataFrame) -> str:
+    parts = [f"{family} {get_family(family).parameter.symbol}: {_values(rows, 'noise_level')}"
+             for family, rows in table.groupby("noise_family", sort=True) if not is_clean(family)]
+    return "; ".join(parts) or "none"
+
+
+def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -> list[str]:
+    n_triples = len(table[[c for c in ("data_seed", "noise_seed", "train_seed") if c in table.columns]].drop_duplicates())
+    lines = ["## Set-up", "",
+             f"- results directory: `{results_dir}`",
+             f"- finished runs: {len(table)}",
+             f"- tasks: {_values(table, 'task')}",
+             f"- models (encoders): {_values(table, 'model')}",
+             f"- training-set size N: {_values(table, 'n_train')}",
+             f"- noise families: {_values(table, 'noise_family')}; levels: {_noise_levels(table)}",
+             f"- methods: {', '.join(sorted(set(prepare.with_labels(table)['method_label'])))}; baseline: {BASELINE}",
+             f"- seeds: data seeds {_values(table, 'data_seed')}; noise seeds {_values(table, 'noise_seed')}; "
+             f"train seeds {_values(table, 'train_seed')} ({n_triples} distinct seed triples)",
+             f"- epochs: {_values(table, 'epochs')}; learning rate: {_values(table, 'lr')}; "
+             f"batch size: {_values(table, 'batch_size')}"]
+    versions, read, distinct = run_versions(results_dir, list(table["run_id"]))
+    if versions:
+        note = "" if distinct <= 1 else f" — **{distinct} different version sets across the {read} runs read**"
+        lines.append(f"- training software (metrics.json of the runs): "
+                     f"{', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}{note}")
+    else:
+        lines.append("- training software: n/a (no `versions` in any run's metrics.json)")
+    lines.append(f"- analysis software: {_analysis_versions()}")
+    if dropped:
+        lines.append(f"- left out (no test accuracy): {len(dropped)} run(s): {', '.join(dropped)}")
+    return lines + [""]
+
+
+# --------------------------------------------------------------------------
+# statistics and seed summary
+# --------------------------------------------------------------------------
+
+
+def _stats_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool) -> list[Any]:
+    if r["n_pairs"] > 0:
+        kind = {True: " (exact)", False: " (sampled)"}.get(r["signflip_exact"], "")
+        p_sf = format_p(r["p_signflip"]) + ("" if is_missing(r["p_signflip"]) else kind)
+        significant = "n/a" if is_missing(r["p_holm"]) else ("yes" if r["significant"] else "no")
+    else:
+        p_sf, significant = "n/a", "n/a"
+    rate = _realised(table, r)
+    return [r["task"]] + [r["model"]] * multi_model + [
+        _n(r["n_train"]), _noise(r), r["treatment_label"], "n/a" if is_missing(rate) else f"{rate:.1%}",
+        int(r["n_pairs"]), _pct(r["mean_baseline"]), _pct(r["mean_treatment"]),
+        _delta_ci(r["mean_diff"], r["ci_low"], r["ci_high"]), format_p(r["p_ttest"]), p_sf,
+        format_p(r["p_wilcoxon"]), format_p(r["p_holm"]), significant]
+
+
+def _unpaired_note(r: Mapping[str, Any]) -> str | None:
+    if r["n_pairs"] > 0 and not (r["n_unpaired_baseline"] or r["n_unpaired_treatment"]):
+        return None
+    treatment = r["treatment_label"] if not is_missing(r["treatment_method"]) else f"{r['baseline_method']} only"
+    return (f"- {r['task']}, N={_n(r['n_train'])}, {_noise(r)}, {treatment}: {int(r['n_unpaired_baseline'])} "
+            f"{r['baseline_method']} and {int(r['n_unpaired_treatment'])} treatment run(s) without a partner "
+            f"(not in the paired statistics; see the seed summary).")
+
+
+def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    lines = ["## Paired statistics per cell", "",
+             f"Each method is compared with the baseline ({BASELINE}); a baseline run and a treatment run are "
+             "paired when they share (data seed, noise seed, train seed).  Δ = treatment − baseline test accuracy "
+             "in percentage points, with its 95% bootstrap interval (BCa, percentile when BCa is undefined).  "
+             "p-values are two-sided: paired t-test; sign-flip permutation test of the mean difference (exact = "
+             f"all 2^n sign vectors, sampled = random ones); Wilcoxon signed-rank (n/a below {MIN_PAIRS_WILCOXON} "
+             "pairs, where it cannot reach p < 0.05); Holm = sign-flip p adjusted by Holm over all noise levels "
+             f"of one (task, model, N, noise family, treatment).  significant = Holm p < {ALPHA:g}.", ""]
+    multi_model = table["model"].nunique(dropna=False) > 1
+    headers = ["task"] + ["model"] * multi_model + [
+        "N", "noise", "treatment", "mean realised noise", "n pairs", "baseline mean %", "treatment mean %",
+        "Δ pp [CI]", "p t-test", "p sign-flip", "p Wilcoxon", "p Holm", "significant"]
+    records = diffs.to_dict("records")
+    lines += _md_table(headers, [_stats_row(r, table, multi_model) for r in records]) + [""]
+    notes = [note for r in records if (note := _unpaired_note(r))]
+    return lines + (["Unpaired runs:", ""] + notes + [""] if notes else [])
 
 
 def _summary(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
-    """(top-k-by-dev summary, True) or (plain summary, False) when dev accuracy is missing."""
-    dev = pd.to_numeric(table["dev_accuracy"], errors="coerce") if "dev_accuracy" in table.columns else None
-    if dev is not None and dev.notna().all():
-        return top_k_by_dev(table, k=TOP_K), True
-    return seed_summary(table), False
+    """(top-k-by-dev summary, True), or (plain summary, False) when some dev accuracy is missing."""
+    dev = pd.to_numeric(table.get("dev_accuracy", pd.Series(np.nan, index=table.index)), errors="coerce")
+    if dev.notna().all():
+        return prepare.with_labels(top_k_by_dev(table, k=TOP_K)), True
+    return prepare.with_labels(seed_summary(table)), False
 
 
-def _summary_row(summary: pd.DataFrame, row: Mapping[str, Any], method: str) -> pd.Series | None:
-    key = {k: row.get(k) for k in BASE_KEYS}
-    if method == "ce-scl":
-        key.update(lam=row.get("lam"), tau=row.get("tau"))
-    if row.get("noise_family") == "uniform":
-        key["temperature"] = row.get("noise_rate")  # summaries are computed on the mapped table
-    sub = _select(summary, {**key, "method": method})
-    return None if sub.empty else sub.iloc[0]
+def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> list[str]:
+    lines = ["## Seed summary", "",
+             "**All seeds** is the plain mean ± sample standard deviation over every run of a (cell, method): "
+             "the number to read."]
+    if has_top:
+        lines.append(f"**Top-{TOP_K} by dev** is the paper's reporting rule (mean ± sd of the test accuracy of "
+                     f"the {TOP_K} runs with the highest dev accuracy): it selects on a noisy score, is "
+                     f"optimistic, and is shown only for comparison with the published numbers.")
+    else:
+        lines.append(f"Top-{TOP_K}-by-dev is not shown: some runs have no dev accuracy.")
+    multi_model = table["model"].nunique(dropna=False) > 1
+    headers = ["task"] + ["model"] * multi_model + ["N", "noise", "method", "runs", "all seeds: mean ± sd %"]
+    headers += [f"top-{TOP_K} by dev (paper's rule): mean ± sd % (n)"] * has_top
+    rows = []
+    for r in summary.to_dict("records"):
+        sd = "" if is_missing(r["std_all"]) else f" ± {_pct(r['std_all'])}"
+        row = [r["task"]] + [r["model"]] * multi_model + [
+            _n(r["n_train"]), _noise(r), r["method_label"], int(r["n_all"]), f"{_pct(r['mean_all'])}{sd}"]
+        if has_top:
+            sd_top = "" if is_missing(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
+            row.append(f"{_pct(r[f'mean_top{TOP_K}'])}{sd_top} ({int(r[f'n_top{TOP_K}'])})")
+        rows.append(row)
+    return lines + [""] + _md_table(headers, rows) + [""]
+
+
+# --------------------------------------------------------------------------
+# figures
+# --------------------------------------------------------------------------
+
+_CAPTIONS = (
+    ("accuracy_vs_noise", "Test accuracy vs noise level (mean over seeds, 95% t-interval from 3 runs; dots: runs)"),
+    ("difference_vs_noise", "Paired difference treatment − baseline vs noise level (bootstrap CI; stars: Holm p<0.05)"),
+    ("noise_rate_vs", "Realised noise rate vs noise level (mean, min–max over noise draws)"),
+    ("transition", "Clean → noisy label transitions of one run"),
+    ("memorisation", "Memorisation of wrong labels during training"),
+    ("tsne", "t-SNE of test [CLS] embeddings"),
+)
+
+
+def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None) -> list[str]:
+    lines = ["## Figures", ""]
+    if figures_dir is None:
+        return lines + ["No figures were made for this report (pass `figures_dir`).", ""]
+    pngs = [p for p in paths if p.suffix == ".png"]
+    if not pngs:
+        return lines + [f"No figure could be made from these results (see the log); directory: "
+                        f"`{os.path.relpath(figures_dir, out_dir)}`.", ""]
+    for png in pngs:
+        caption = next((c for prefix, c in _CAPTIONS if png.stem.startswith(prefix)), png.stem)
+        rel = Path(os.path.relpath(png, out_dir)).as_posix()
+        pdf = png.with_suffix(".pdf")
+        link = f" ([PDF]({Path(os.path.relpath(pdf, out_dir)).as_posix()}))" if pdf in paths else ""
+        lines += [f"### {caption}", "", f"![{caption}]({rel}){link}", ""]
+    return lines
 
 
 # --------------------------------------------------------------------------
@@ -227,7 +286,7 @@ def paper_verdict(
 ) -> tuple[str, str]:
     """Replication verdict for one matched claim and one honest sentence.
 
-    ``paper_delta_pp`` is the paper's CE+SCL − CE in percentage points; our
+    ``paper_delta_pp`` is the paper's treatment − baseline in percentage points; our
     difference and interval are fractions.  Rules:
 
     * **replicated**: our difference has the paper's sign and our Holm p < alpha
@@ -238,7 +297,7 @@ def paper_verdict(
       fewer than 2 pairs).
     """
     d, lo, hi = (float(v) * 100 if not is_missing(v) else math.nan for v in (mean_diff, ci_low, ci_high))
-    paper = f"the paper reports CE+SCL − CE = {paper_delta_pp:+.1f} pp"
+    paper = f"the paper reports {_PAPER_PAIR} = {paper_delta_pp:+.1f} pp"
     if n_pairs < 2 or not np.isfinite(d):
         return (_VERDICTS[2], f"Not confirmed at this sample size: {paper}; we have {n_pairs} pair(s), "
                               f"too few for an interval or a test"
@@ -276,16 +335,19 @@ def paper_verdict(
                           f"opposite sign, but the interval includes 0.")
 
 
+
 def _not_in_paper_reason(row: Mapping[str, Any], paper: pd.DataFrame) -> str:
-    task = row.get("task")
+    task, family = row.get("task"), row.get("noise_family")
     if task not in set(paper["task"]):
         return f"{task} is not in the paper"
-    if row.get("noise_family") == "uniform":
-        return "uniform noise; the paper only uses temperature-scaled weak-model noise"
-    if row.get("noise_family") == "temperature":
-        temps = sorted(paper.loc[paper["setting"] == "noisy", "temperature"].unique())
-        return (f"the paper has no T={_g(row.get('temperature'))} for {task} "
-                f"(its noisy table has T ∈ {{{', '.join(f'{t:g}' for t in temps)}}})")
+    if row.get("baseline_method") != PAPER_BASELINE or row.get("treatment_method") != PAPER_TREATMENT:
+        return f"the paper compares {PAPER_TREATMENT} with {PAPER_BASELINE} only"
+    if not is_clean(family) and family != PAPER_FAMILY:
+        return f"{family} noise; the paper only uses {PAPER_FAMILY} noise (weak-model labels)"
+    if not is_clean(family):
+        levels = sorted(paper.loc[paper["setting"] == "noisy", "noise_level"].unique())
+        return (f"the paper has no {_noise(row)} for {task} (its noisy table has "
+                f"{get_family(PAPER_FAMILY).parameter.symbol} ∈ {{{', '.join(f'{t:g}' for t in levels)}}})")
     ns = sorted(paper.loc[(paper["setting"] == "few-shot") & (paper["task"] == task), "n_train"].unique())
     if ns:
         return (f"the paper has no clean {task} result at N={_n(row.get('n_train'))} "
@@ -294,7 +356,10 @@ def _not_in_paper_reason(row: Mapping[str, Any], paper: pd.DataFrame) -> str:
 
 
 def _match(row: Mapping[str, Any]) -> pd.DataFrame:
-    cell = {k: row.get(k) for k in ("task", "n_train", "temperature", "noise_family")}
+    """The paper's rows for a cell comparing the paper's two methods (empty for any other pair)."""
+    if row.get("baseline_method") != PAPER_BASELINE or row.get("treatment_method") != PAPER_TREATMENT:
+        return paper_table().iloc[0:0]
+    cell = {k: row.get(k) for k in ("task", "n_train", "noise_family", "noise_level")}
     try:
         return match_paper(cell)
     except ValueError as exc:
@@ -302,289 +367,126 @@ def _match(row: Mapping[str, Any]) -> pd.DataFrame:
         return paper_table().iloc[0:0]
 
 
-def _paper_section(stats_df: pd.DataFrame, summary: pd.DataFrame, has_top: bool) -> list[str]:
+def _top_k(summary: pd.DataFrame, row: Mapping[str, Any]) -> str:
+    """Our top-k-by-dev means of the baseline and the treatment of a cell, ``"a / b"``."""
+    setting = {k: row.get(k) for k in BASE_KEYS}
+    hps = {k: row.get(k) for k in hyper_parameter_names()}
+    base = _select(summary, {**setting, "method": row["baseline_method"]})
+    treat = _select(summary, {**setting, "method": row["treatment_method"], **hps})
+    if base.empty or treat.empty:
+        return "n/a"
+    return f"{_pct(base[f'mean_top{TOP_K}'].iloc[0])} / {_pct(treat[f'mean_top{TOP_K}'].iloc[0])}"
+
+
+def _paper_claim(row: Mapping[str, Any], matched: pd.DataFrame, reasons: list[str]) -> tuple[str, str, float]:
+    """(verdict, sentence, paper Δ pp) for a cell with a counterpart in the paper."""
+    p_delta = round(float(matched.loc[matched["method"] == PAPER_TREATMENT, "mean"].iloc[0])
+                    - float(matched.loc[matched["method"] == PAPER_BASELINE, "mean"].iloc[0]), 6)
+    if reasons:
+        verdict = _VERDICTS[3]
+        sentence = (f"Not comparable: {'; '.join(reasons)}.  (The paper reports {p_delta:+.1f} pp here; "
+                    f"we find {_delta_ci(row['mean_diff'], row['ci_low'], row['ci_high'])} pp.)")
+    else:
+        verdict, sentence = paper_verdict(p_delta, row["mean_diff"], row["ci_low"], row["ci_high"], row["p_holm"],
+                                          int(row["n_pairs"]))
+    if matched["setting"].iloc[0] == "noisy":
+        sentence += "  (The paper's N for its noisy runs is not encoded here, so N is not checked.)"
+    return verdict, sentence, p_delta
+
+
+_PAPER_INTRO = [
+    "The paper's numbers are RoBERTa-large test accuracies, each the mean of the top-3 runs by dev accuracy.  Our "
+    "columns are plain means over the paired seeds (the verdict uses these, the paired interval and the "
+    "Holm-adjusted p); our top-3-by-dev means are given for like-for-like reading only.  A claim is *replicated* "
+    f"when our {_PAPER_PAIR} difference has the paper's sign and either Holm p < 0.05 or our interval excludes 0 in "
+    "that direction; *not replicated* when our interval excludes 0 in the opposite direction; *not confirmed at "
+    "this sample size* when our interval includes 0; *not comparable* when the encoder, task, noise, N or methods "
+    "differ.", ""]
+
+
+def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) -> list[str]:
     paper = paper_table()
-    lines = ["## Comparison with the paper", "",
-             f"Source: {SOURCE}",
-             "",
-             "The paper's numbers are RoBERTa-large test accuracies, each the mean of the top-3 runs by dev "
-             "accuracy.  Our CE / CE+SCL columns are plain means over the paired seeds (the verdict uses "
-             "these, the paired interval and the Holm-adjusted p); our top-3-by-dev means are given for "
-             "like-for-like reading only.  A claim is *replicated* when our CE+SCL − CE difference has the "
-             "paper's sign and either Holm p < 0.05 or our interval excludes 0 in that direction; *not "
-             "replicated* when our interval excludes 0 in the opposite direction; *not confirmed at this "
-             "sample size* when our interval includes 0; *not comparable* when the encoder, task, noise or "
-             "N differ.", ""]
-    treated = stats_df[stats_df["lam"].notna()]
+    lines = ["## Comparison with the paper", "", f"Source: {SOURCE}", "", *_PAPER_INTRO]
+    treated = diffs[diffs["treatment_method"].notna()]
     if treated.empty:
-        lines += ["No cell has CE+SCL runs, so there is nothing to compare with the paper.", ""]
-        return lines + _paper_reference(stats_df, paper)
-    table_rows, sentences, unmatched = [], [], []
-    comparable = 0
+        return lines + [f"No cell has a treatment run, so there is nothing to compare with the paper.", ""] + \
+            _paper_reference(diffs, paper)
+    table_rows, sentences, unmatched, comparable = [], [], [], 0
     for row in treated.to_dict("records"):
-        where = (f"{row['task']}, {row['model']}, N={_n(row['n_train'])}, {_noise_text(row)}, "
-                 f"{_method('ce-scl', row['lam'], row['tau'])}")
-        matched = _match(row) if row.get("noise_family") != "uniform" else paper.iloc[0:0]
-        reasons = []
-        if PAPER_ENCODER not in str(row["model"]).lower():
-            reasons.append(f"different encoder ({row['model']}; the paper fine-tunes RoBERTa-large)")
+        where = f"{row['task']}, {row['model']}, N={_n(row['n_train'])}, {_noise(row)}, {row['treatment_label']}"
+        matched = _match(row)
+        reasons = [] if PAPER_ENCODER in str(row["model"]).lower() else [
+            f"different encoder ({row['model']}; the paper fine-tunes RoBERTa-large)"]
         if matched.empty:
-            reasons.insert(0, _not_in_paper_reason(row, paper))
-            unmatched.append(f"- {where}: **not comparable** — {'; '.join(reasons)}.")
+            unmatched.append(f"- {where}: **not comparable** — {'; '.join([_not_in_paper_reason(row, paper)] + reasons)}.")
             continue
-        p_ce = matched.loc[matched["method"] == "ce", "mean"].iloc[0]
-        p_scl = matched.loc[matched["method"] == "ce-scl", "mean"].iloc[0]
+        verdict, sentence, p_delta = _paper_claim(row, matched, reasons)
+        comparable += verdict != _VERDICTS[3]
         p_table = matched["table"].iloc[0]
-        p_delta = round(float(p_scl) - float(p_ce), 6)
-        if reasons:
-            verdict = _VERDICTS[3]
-            sentence = (f"Not comparable: {'; '.join(reasons)}.  (The paper reports {p_delta:+.1f} pp here; "
-                        f"we find {_delta_ci(row['mean_diff'], row['ci_low'], row['ci_high'])} pp.)")
-        else:
-            verdict, sentence = paper_verdict(p_delta, row["mean_diff"], row["ci_low"], row["ci_high"],
-                                              row["p_holm"], int(row["n_pairs"]))
-            comparable += verdict != _VERDICTS[3]
-        if matched["setting"].iloc[0] == "noisy":
-            sentence += "  (The paper's N for its noisy runs is not encoded here, so N is not checked.)"
-        top_ce = _summary_row(summary, row, "ce") if has_top else None
-        top_scl = _summary_row(summary, row, "ce-scl") if has_top else None
-        top = (f"{_pct(top_ce[f'mean_top{TOP_K}'])} / {_pct(top_scl[f'mean_top{TOP_K}'])}"
-               if top_ce is not None and top_scl is not None else "n/a")
         table_rows.append([
-            row["task"], row["model"], _n(row["n_train"]), _noise(row), p_table,
-            _pct(row["mean_ce"]), _pct(row["mean_scl"]), _delta_ci(row["mean_diff"], row["ci_low"], row["ci_high"]),
-            format_p(row["p_holm"]), top, f"{p_ce:.1f}", f"{p_scl:.1f}", f"{p_delta:+.1f}", verdict,
-        ])
+            row["task"], row["model"], _n(row["n_train"]), _noise(row), p_table, _pct(row["mean_baseline"]),
+            _pct(row["mean_treatment"]), _delta_ci(row["mean_diff"], row["ci_low"], row["ci_high"]),
+            format_p(row["p_holm"]), _top_k(summary, row) if has_top else "n/a",
+            *(f"{matched.loc[matched['method'] == m, 'mean'].iloc[0]:.1f}" for m in (PAPER_BASELINE, PAPER_TREATMENT)),
+            f"{p_delta:+.1f}", verdict])
         sentences.append(f"- {where} vs {p_table}, {PAPER_TASK_NAMES.get(row['task'], row['task'])}: {sentence}")
     if table_rows:
-        lines += _md_table(
-            ["task", "model", "N", "T", "paper table", "ours CE %", "ours CE+SCL %", "ours Δ pp [CI]",
-             "ours p Holm", f"ours top-{TOP_K} CE / CE+SCL %", "paper CE %", "paper CE+SCL %", "paper Δ pp",
-             "verdict"], table_rows)
-        lines += [""] + sentences + [""]
+        b, t = PAPER_BASELINE, PAPER_TREATMENT
+        lines += _md_table(["task", "model", "N", "noise", "paper table", f"ours {b} %", f"ours {t} %", "ours Δ pp [CI]",
+                            "ours p Holm", f"ours top-{TOP_K} {b} / {t} %", f"paper {b} %", f"paper {t} %",
+                            "paper Δ pp", "verdict"], table_rows) + [""] + sentences + [""]
     if unmatched:
         lines += ["Cells without a counterpart in the paper:", ""] + unmatched + [""]
     if comparable == 0:
         lines += ["**No cell of ours is comparable with the paper** (see the reasons above), so nothing here "
-                  "replicates or contradicts it.", ""]
-        lines += _paper_reference(stats_df, paper)
+                  "replicates or contradicts it.", ""] + _paper_reference(diffs, paper)
     return lines
 
 
-def _paper_reference(stats_df: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
+def _reference_target(task: str, paper: pd.DataFrame) -> tuple[str | None, str]:
+    """(paper task to quote, how to introduce it) for one of our tasks."""
+    if task in set(paper["task"]):
+        return task, PAPER_TASK_NAMES.get(task, task)
+    if task in CLOSEST_PAPER_TASK:
+        target, why = CLOSEST_PAPER_TASK[task]
+        return target, f"{task} is not in the paper; the closest claim is {PAPER_TASK_NAMES.get(target, target)} ({why})"
+    return None, f"{task} is not in the paper and has no close counterpart; all tasks"
+
+
+def _claims(rows: pd.DataFrame, with_task: bool) -> list[str]:
+    symbol = get_family(PAPER_FAMILY).parameter.symbol
+    claims = []
+    for (task, n_train, level), g in rows.groupby(["task", "n_train", "noise_level"], dropna=False, sort=True):
+        base, treat = (g.loc[g["method"] == m, "mean"] for m in (PAPER_BASELINE, PAPER_TREATMENT))
+        if base.empty or treat.empty:
+            continue
+        at = ([PAPER_TASK_NAMES.get(str(task), str(task))] if with_task else []) + (
+            [f"N={_n(n_train)}"] if not is_missing(n_train) else []) + (
+            [f"{symbol}={float(level):g}"] if not is_missing(level) else [])
+        claims.append(f"{' '.join(at) + ': ' if at else ''}{PAPER_BASELINE} {base.iloc[0]:.1f}% vs {PAPER_TREATMENT} "
+                      f"{treat.iloc[0]:.1f}% ({treat.iloc[0] - base.iloc[0]:+.1f} pp)")
+    return claims
+
+
+def _paper_reference(diffs: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
     """The paper's claims closest to our cells, for reference."""
     lines = ["For reference, the paper's claims closest to our cells:", ""]
     seen: set[tuple] = set()
-    for row in stats_df.to_dict("records"):
-        task = row["task"]
-        setting = "noisy" if row.get("noise_family") in ("temperature", "uniform") else (
-            "few-shot" if not is_missing(row.get("n_train")) else "full")
-        if (task, setting) in seen:
+    for row in diffs.to_dict("records"):
+        n_train = row.get("n_train")
+        setting = "noisy" if not is_clean(row.get("noise_family")) else "few-shot" if not is_missing(n_train) else "full"
+        if (row["task"], setting) in seen:
             continue
-        seen.add((task, setting))
-        if task in set(paper["task"]):
-            target, intro = task, f"{PAPER_TASK_NAMES.get(task, task)}"
-        elif task in CLOSEST_PAPER_TASK:
-            target, why = CLOSEST_PAPER_TASK[task]
-            intro = f"{task} is not in the paper; the closest claim is {PAPER_TASK_NAMES.get(target, target)} ({why})"
-        else:
-            target, intro = None, f"{task} is not in the paper and has no close counterpart; all tasks"
+        seen.add((row["task"], setting))
+        target, intro = _reference_target(row["task"], paper)
         rows = paper[(paper["setting"] == setting) & ((paper["task"] == target) if target else True)]
-        if setting == "few-shot" and target is not None and not rows.empty and not is_missing(row.get("n_train")):
+        if setting == "few-shot" and target is not None and not rows.empty:
             ns = rows["n_train"].unique()
-            closest = ns[np.argmin(np.abs(np.log(ns) - math.log(max(float(row["n_train"]), 1.0))))]
-            rows = rows[rows["n_train"] == closest]
-        if rows.empty:
-            lines.append(f"- {intro}: no {TABLES[setting]} entry.")
-            continue
-        claims = []
-        group_cols = ["task", "n_train", "temperature"]
-        for key, g in rows.groupby(group_cols, dropna=False, sort=True):
-            ce = g.loc[g["method"] == "ce", "mean"]
-            scl = g.loc[g["method"] == "ce-scl", "mean"]
-            if ce.empty or scl.empty:
-                continue
-            at = []
-            if target is None:
-                at.append(PAPER_TASK_NAMES.get(str(key[0]), str(key[0])))
-            if not is_missing(key[1]):
-                at.append(f"N={_n(key[1])}")
-            if not is_missing(key[2]):
-                at.append(f"T={float(key[2]):g}")
-            claims.append(f"{' '.join(at) + ': ' if at else ''}CE {ce.iloc[0]:.1f}% vs CE+SCL {scl.iloc[0]:.1f}% "
-                          f"({scl.iloc[0] - ce.iloc[0]:+.1f} pp)")
-        lines.append(f"- {intro}, {TABLES[setting]}: " + "; ".join(claims) + ".")
+            rows = rows[rows["n_train"] == ns[np.argmin(np.abs(np.log(ns) - math.log(max(float(n_train), 1.0))))]]
+        claims = _claims(rows, with_task=target is None)
+        lines.append(f"- {intro}, {TABLES[setting]}: " + "; ".join(claims) + "." if claims
+                     else f"- {intro}: no {TABLES[setting]} entry.")
     return lines + [""]
-
-
-# --------------------------------------------------------------------------
-# set-up
-# --------------------------------------------------------------------------
-
-
-def _run_versions(results_dir: Path, run_ids: Iterable[Any]) -> tuple[dict[str, Any] | None, int, int]:
-    """(versions of the first run that has them, number of runs read, number of distinct version sets)."""
-    first, distinct, read = None, set(), 0
-    for run_id in sorted(map(str, run_ids)):
-        path = results_dir / "runs" / run_id / "metrics.json"
-        try:
-            versions = json.loads(path.read_text(encoding="utf-8")).get("versions")
-        except (OSError, ValueError):
-            continue
-        if not versions:
-            continue
-        read += 1
-        first = first or versions
-        distinct.add(json.dumps(versions, sort_keys=True))
-    return first, read, len(distinct)
-
-
-def _analysis_versions() -> str:
-    out = []
-    for package in ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "scikit-learn"):
-        try:
-            out.append(f"{package} {importlib.metadata.version(package)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return ", ".join(out)
-
-
-def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -> list[str]:
-    seeds = table[[c for c in ("data_seed", "noise_seed", "train_seed") if c in table.columns]]
-    n_triples = len(seeds.drop_duplicates())
-    scl = table[table["method"] == "ce-scl"]
-    scl_pairs = sorted({(float(a), float(b)) for a, b in zip(scl["lam"], scl["tau"]) if not is_missing(a)})
-    temps = _values(table[table["noise_family"] == "temperature"], "temperature")
-    methods = ["CE"] * bool((table["method"] == "ce").any()) + [
-        f"CE+SCL (λ={lam:g}, τ={tau:g})" for lam, tau in scl_pairs]
-    lines = ["## Set-up", "",
-             f"- results directory: `{results_dir}`",
-             f"- finished runs: {len(table)}",
-             f"- tasks: {_values(table, 'task')}",
-             f"- models (encoders): {_values(table, 'model')}",
-             f"- training-set size N: {_values(table, 'n_train')}",
-             f"- noise families: {_values(table, 'noise_family')}; temperatures T: {temps}",
-             f"- methods: {', '.join(methods) if methods else 'n/a'}",
-             f"- seeds: data seeds {_values(table, 'data_seed')}; noise seeds {_values(table, 'noise_seed')}; "
-             f"train seeds {_values(table, 'train_seed')} ({n_triples} distinct seed triples)",
-             f"- epochs: {_values(table, 'epochs')}; learning rate: {_values(table, 'lr')}; "
-             f"batch size: {_values(table, 'batch_size')}"]
-    versions, read, distinct = _run_versions(results_dir, table["run_id"])
-    if versions:
-        text = ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
-        note = "" if distinct <= 1 else f" — **{distinct} different version sets across the {read} runs read**"
-        lines.append(f"- training software (metrics.json of the runs): {text}{note}")
-    else:
-        lines.append("- training software: n/a (no `versions` in any run's metrics.json)")
-    lines.append(f"- analysis software: {_analysis_versions()}")
-    if dropped:
-        lines.append(f"- left out (no test accuracy): {len(dropped)} run(s): {', '.join(dropped)}")
-    return lines + [""]
-
-
-# --------------------------------------------------------------------------
-# sections
-# --------------------------------------------------------------------------
-
-
-def _stats_section(stats_df: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    lines = ["## Paired statistics per cell", "",
-             "A CE run and a CE+SCL run are paired when they share (data seed, noise seed, train seed). "
-             "Δ = CE+SCL − CE test accuracy in percentage points, with its 95% bootstrap interval (BCa, "
-             "percentile when BCa is undefined).  p-values are two-sided: paired t-test; sign-flip "
-             "permutation test of the mean difference (exact = all 2^n sign vectors, sampled = random "
-             f"ones); Wilcoxon signed-rank (n/a below {MIN_PAIRS_WILCOXON} pairs, where it cannot reach "
-             "p < 0.05); Holm = sign-flip p adjusted by Holm over all noise levels of one (task, model, N, "
-             f"noise family, λ, τ).  significant = Holm p < {ALPHA:g}.", ""]
-    multi_model = table["model"].nunique(dropna=False) > 1
-    scl = table[table["method"] == "ce-scl"]
-    multi_hp = len({(a, b) for a, b in zip(scl["lam"], scl["tau"])}) > 1
-    headers = ["task"] + ["model"] * multi_model + ["N", "T"] + ["λ, τ"] * multi_hp + [
-        "mean realised noise", "n pairs", "CE mean %", "CE+SCL mean %", "Δ pp [CI]", "p t-test",
-        "p sign-flip", "p Wilcoxon", "p Holm", "significant"]
-    rows, notes = [], []
-    for r in stats_df.to_dict("records"):
-        if r["n_pairs"] > 0:
-            kind = "exact" if r["signflip_exact"] is True else "sampled" if r["signflip_exact"] is False else ""
-            p_sf = format_p(r["p_signflip"]) + (f" ({kind})" if kind and not is_missing(r["p_signflip"]) else "")
-            significant = "n/a" if is_missing(r["p_holm"]) else ("yes" if r["significant"] else "no")
-        else:
-            p_sf, significant = "n/a", "n/a"
-        row = [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + (
-            [f"{_g(r['lam'])}, {_g(r['tau'])}"] if multi_hp else []) + [
-            _rate(_realised(table, r)), int(r["n_pairs"]), _pct(r["mean_ce"]), _pct(r["mean_scl"]),
-            _delta_ci(r["mean_diff"], r["ci_low"], r["ci_high"]), format_p(r["p_ttest"]), p_sf,
-            format_p(r["p_wilcoxon"]), format_p(r["p_holm"]), significant]
-        rows.append(row)
-        unpaired = int(r["n_unpaired_baseline"]) + int(r["n_unpaired_treatment"])
-        if r["n_pairs"] == 0 or unpaired:
-            what = (f"{int(r['n_unpaired_baseline'])} CE and {int(r['n_unpaired_treatment'])} CE+SCL run(s) "
-                    f"without a partner")
-            notes.append(f"- {r['task']}, N={_n(r['n_train'])}, {_noise(r)}, "
-                         f"{_method('ce-scl', r['lam'], r['tau']) if not is_missing(r['lam']) else 'CE only'}: "
-                         f"{what} (not in the paired statistics; see the seed summary).")
-    lines += _md_table(headers, rows) + [""]
-    if notes:
-        lines += ["Unpaired runs:", ""] + notes + [""]
-    return lines
-
-
-def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> list[str]:
-    lines = ["## Seed summary", "",
-             "**All seeds** is the plain mean ± sample standard deviation over every run of a (cell, method): "
-             "the number to read."]
-    if has_top:
-        lines.append(f"**Top-{TOP_K} by dev** is the paper's reporting rule (mean ± sd of the test accuracy of "
-                     f"the {TOP_K} runs with the highest dev accuracy): it selects on a noisy score, is "
-                     f"optimistic, and is shown only for comparison with the published numbers.")
-    else:
-        lines.append(f"Top-{TOP_K}-by-dev is not shown: some runs have no dev accuracy.")
-    lines.append("")
-    multi_model = table["model"].nunique(dropna=False) > 1
-    headers = ["task"] + ["model"] * multi_model + ["N", "T", "method", "runs", "all seeds: mean ± sd %"]
-    if has_top:
-        headers += [f"top-{TOP_K} by dev (paper's rule): mean ± sd % (n)"]
-    rows = []
-    for r in summary.to_dict("records"):
-        r = dict(r)
-        if r.get("noise_family") == "uniform":
-            r["noise_rate"], r["temperature"] = r["temperature"], math.nan
-        sd = "" if is_missing(r["std_all"]) else f" ± {_pct(r['std_all'])}"
-        row = [r["task"]] + [r["model"]] * multi_model + [
-            _n(r["n_train"]), _noise(r), _method(r["method"], r["lam"], r["tau"]), int(r["n_all"]),
-            f"{_pct(r['mean_all'])}{sd}"]
-        if has_top:
-            sd_top = "" if is_missing(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
-            row.append(f"{_pct(r[f'mean_top{TOP_K}'])}{sd_top} ({int(r[f'n_top{TOP_K}'])})")
-        rows.append(row)
-    return lines + _md_table(headers, rows) + [""]
-
-
-_CAPTIONS = (
-    ("accuracy_vs_noise", "Test accuracy vs noise temperature (mean over seeds, 95% t-interval)"),
-    ("difference_vs_noise", "Paired difference CE+SCL − CE vs noise temperature (bootstrap CI; stars: Holm p<0.05)"),
-    ("noise_rate_vs_temperature", "Realised noise rate vs temperature (mean, min–max over noise draws)"),
-    ("transition", "Clean → noisy label transitions of one run"),
-    ("memorisation", "Memorisation of wrong labels during training"),
-    ("tsne", "t-SNE of test [CLS] embeddings"),
-)
-
-
-def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None) -> list[str]:
-    lines = ["## Figures", ""]
-    if figures_dir is None:
-        return lines + ["No figures were made for this report (pass `figures_dir`).", ""]
-    pngs = [p for p in paths if p.suffix == ".png"]
-    if not pngs:
-        return lines + [f"No figure could be made from these results (see the log); directory: "
-                        f"`{os.path.relpath(figures_dir, out_dir)}`.", ""]
-    for png in pngs:
-        caption = next((c for prefix, c in _CAPTIONS if png.stem.startswith(prefix)), png.stem)
-        rel = Path(os.path.relpath(png, out_dir)).as_posix()
-        pdf = png.with_suffix(".pdf")
-        link = f" ([PDF]({Path(os.path.relpath(pdf, out_dir)).as_posix()}))" if pdf in paths else ""
-        lines += [f"### {caption}", "", f"![{caption}]({rel}){link}", ""]
-    return lines
 
 
 # --------------------------------------------------------------------------
@@ -602,21 +504,18 @@ def write_report(
 ) -> Path:
     """Write the Markdown report to ``out_path`` (atomically) and return its path.
 
-    Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software
-    versions from the runs' ``metrics.json``, number of runs), the per-cell
-    paired statistics of :func:`~noisebench.analysis.stats.compare_methods`, the
-    seed summary (plain mean next to the paper's top-3-by-dev rule), the figures
-    (made by :func:`~noisebench.analysis.plots.plot_all` into ``figures_dir``
-    when given, linked relative to the report) and the comparison with the
-    paper (:func:`~noisebench.analysis.paper.match_paper`).
-
-    Runs without a test accuracy are left out (and listed).
+    Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
+    runs' ``metrics.json``), the per-cell paired statistics of every method against the baseline
+    (:func:`~noisebench.analysis.prepare.paired_differences`), the seed summary (plain mean next
+    to the paper's top-3-by-dev rule), the figures (made by
+    :func:`~noisebench.analysis.plots.plot_all` into ``figures_dir`` when given, linked relative
+    to the report) and the comparison with the paper. Runs without a test accuracy are left out
+    (and listed).
 
     Raises
     ------
     ValueError
-        When the table has no run with a test accuracy, or when pairing is
-        ambiguous (see :func:`~noisebench.analysis.stats.paired_cells`).
+        When the table has no run with a test accuracy, or when pairing is ambiguous.
     """
     results_dir, out_path = Path(results_dir), Path(out_path)
     if table is None or len(table) == 0:
@@ -626,28 +525,20 @@ def write_report(
     table = table[accuracy.notna()].reset_index(drop=True)
     if table.empty:
         raise ValueError(f"no finished runs with a test accuracy in {results_dir}")
-
-    stats_df = _compare(table)
-    mapped = table.copy()
-    uniform = mapped["noise_family"] == "uniform"
-    if uniform.any():
-        mapped.loc[uniform, "temperature"] = pd.to_numeric(mapped.loc[uniform, "noise_rate"], errors="coerce")
-    summary, has_top = _summary(mapped)
-
+    diffs = prepare.paired_differences(table)
+    summary, has_top = _summary(table)
     figure_paths: list[Path] = []
     if figures_dir is not None:
         from noisebench.analysis.plots import plot_all
 
         figure_paths = plot_all(table, history, results_dir, Path(figures_dir))
-
-    lines = ["# noisebench report: CE vs CE+SCL under label noise", "",
-             "Does adding the supervised contrastive loss (CE+SCL, Gunel et al., ICLR 2021) to cross-entropy "
-             "fine-tuning make a model more robust to label noise than CE alone?", ""]
+    lines = [f"# noisebench report: training methods vs {BASELINE} under label noise", "",
+             f"Does a training method make a fine-tuned model more robust to label noise than the baseline "
+             f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.", ""]
     lines += _setup_section(table, results_dir, dropped)
-    lines += _stats_section(stats_df, table)
+    lines += _stats_section(diffs, table)
     lines += _seed_section(summary, has_top, table)
     lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None)
-    lines += _paper_section(stats_df, summary, has_top)
-    text = "\n".join(lines).rstrip() + "\n"
-    write_bytes_atomic(out_path, text.encode("utf-8"))
+    lines += _paper_section(diffs, summary, has_top)
+    write_bytes_atomic(out_path, ("\n".join(lines).rstrip() + "\n").encode("utf-8"))
     return out_path

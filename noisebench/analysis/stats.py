@@ -1,34 +1,26 @@
-"""Paired statistics for CE vs CE+SCL on the tidy results table.
+"""Paired statistics of any training method against a baseline on the tidy results table.
 
-The unit of analysis is a *cell*: one ``(task, model, n_train, noise_family,
-temperature)`` setting together with one CE+SCL hyper-parameter pair
-``(lam, tau)``.  The CE runs of the same ``(task, model, n_train,
-noise_family, temperature)`` are the baseline shared by every ``(lam, tau)``
-variant of that setting.  A CE run and a CE+SCL run form a *pair* when they
-share ``(data_seed, noise_seed, train_seed)``: same training subset, same
-noisy labels, same initialisation and data order.  Pairing removes the
-seed-to-seed variance that both methods share, so every test here is a test
-on the per-seed differences ``treatment - baseline``.
+The unit of analysis is a *cell*: one setting ``(task, model, n_train, noise_family,
+noise_level)`` together with one treatment method and its hyper-parameter values (one column per
+name of :func:`noisebench.methods.hyper_parameter_names`). The baseline runs of the same setting
+(method :data:`noisebench.methods.BASELINE` unless told otherwise) are shared by every treatment
+variant of that setting. A baseline run and a treatment run form a *pair* when they share
+``(data_seed, noise_seed, train_seed)``: same training subset, same noisy labels, same
+initialisation and data order. Pairing removes the seed-to-seed variance both methods share, so
+every test here is a test on the per-seed differences ``treatment - baseline``.
 
-Runs without a partner are never dropped silently: they are listed in
-:class:`PairedCell` and counted in :func:`compare_methods`.
+Runs without a partner are never dropped silently: they are listed in :class:`PairedCell` and
+counted in :func:`compare_methods`.
 
 Conventions
 -----------
-* ``temperature`` is NaN for clean cells (``noise_family == "none"``) and
-  ``tau`` is NaN for CE runs.  NaN keys are treated as equal to each other
-  when grouping (never dropped).
-* Metrics are fractions in ``[0, 1]``; differences are on the same scale
-  (multiply by 100 for percentage points).
-* All randomness (bootstrap, randomised permutation test) is seeded through
-  ``random_state``, so results are reproducible.
-* Rows are assumed to be unique per (cell, method, seed triple).  A duplicate
-  makes the pairing ambiguous (typically: the table mixes several learning
-  rates / batch sizes / epoch budgets in one cell) and raises ``ValueError``;
-  filter the table to one training configuration first.
-
-This module depends only on NumPy, pandas, SciPy and statsmodels; it must not
-import the training code or the CLI.
+* ``noise_level`` is NaN for clean cells and a hyper-parameter column NaN for a method without
+  it. NaN keys are treated as equal to each other when grouping (never dropped).
+* Metrics are fractions in ``[0, 1]``; differences are on the same scale.
+* All randomness (bootstrap, randomised permutation test) is seeded through ``random_state``.
+* Rows are assumed to be unique per (cell, method, seed triple). A duplicate makes the pairing
+  ambiguous (typically: several learning rates in one cell) and raises ``ValueError``; filter
+  the table to one training configuration first.
 """
 
 from __future__ import annotations
@@ -41,17 +33,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+
 from noisebench.analysis.values import is_missing
+from noisebench.methods import BASELINE, hyper_parameter_names
 
 __all__ = [
     "BASE_KEYS",
-    "CELL_KEYS",
     "SEED_KEYS",
+    "METHOD_KEYS",
     "MAX_EXACT_SIGNFLIP_PAIRS",
     "MIN_PAIRS_WILCOXON",
     "CONSTANT_DIFF_ATOL",
     "PairedCell",
     "PairedResult",
+    "cell_keys",
     "paired_cells",
     "paired_test",
     "holm",
@@ -61,11 +56,11 @@ __all__ = [
     "format_p",
 ]
 
-#: Keys of a setting; the baseline (CE) runs are grouped by these alone.
-BASE_KEYS: tuple[str, ...] = ("task", "model", "n_train", "noise_family", "temperature")
-#: Keys of a cell: a setting plus the CE+SCL hyper-parameters.
-CELL_KEYS: tuple[str, ...] = BASE_KEYS + ("lam", "tau")
-#: A CE run and a CE+SCL run are paired when all of these agree.
+#: Keys of a setting; the baseline runs are grouped by these alone.
+BASE_KEYS: tuple[str, ...] = ("task", "model", "n_train", "noise_family", "noise_level")
+#: Which two methods a cell compares.
+METHOD_KEYS: tuple[str, ...] = ("baseline_method", "treatment_method")
+#: A baseline run and a treatment run are paired when all of these agree.
 SEED_KEYS: tuple[str, ...] = ("data_seed", "noise_seed", "train_seed")
 
 #: Up to this many pairs the sign-flip test enumerates all 2**n sign vectors
@@ -82,6 +77,17 @@ MIN_PAIRS_WILCOXON: int = 6
 #: 0.6 - 0.5 != 0.7 - 0.6), which would otherwise make the t statistic
 #: explode to +-inf with p == 0.
 CONSTANT_DIFF_ATOL: float = 1e-12
+
+
+def cell_keys() -> tuple[str, ...]:
+    """Columns that identify a cell: the setting, the two methods, every hyper-parameter."""
+    return BASE_KEYS + METHOD_KEYS + hyper_parameter_names()
+
+
+def _with_hyper_parameters(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a NaN column for every registered hyper-parameter it lacks."""
+    missing = [c for c in hyper_parameter_names() if c not in table.columns]
+    return table.assign(**{c: np.nan for c in missing}) if missing else table
 
 
 # --------------------------------------------------------------------------
@@ -153,30 +159,13 @@ def _std(values: np.ndarray) -> float:
 class PairedCell:
     """Baseline and treatment runs of one cell, matched by seed triple.
 
-    Attributes
-    ----------
-    task, model, n_train, noise_family, temperature, lam, tau
-        The cell key.  ``temperature`` is NaN for clean cells; ``lam``/``tau``
-        are NaN for a setting that has baseline runs only.
-    metric
-        Name of the compared column.
-    seeds
-        ``(data_seed, noise_seed, train_seed)`` of each pair, sorted.
-    baseline, treatment
-        Metric values of the paired runs, aligned with ``seeds``.
-    baseline_run_ids, treatment_run_ids
-        ``run_id`` of each paired run, aligned with ``seeds``.
-    unpaired_baseline, unpaired_treatment
-        ``run_id`` of the runs of each side without a partner.
+    ``key`` maps every column of :func:`cell_keys` to its value (NaN for a clean cell's
+    ``noise_level``, for hyper-parameters the treatment lacks, and for the treatment of a
+    setting that has baseline runs only). ``baseline``/``treatment`` hold the metric of the
+    paired runs aligned with ``seeds``; ``unpaired_*`` the run_ids of each side without a partner.
     """
 
-    task: Any
-    model: Any
-    n_train: Any
-    noise_family: Any
-    temperature: float
-    lam: float
-    tau: float
+    key: dict[str, Any]
     metric: str
     seeds: tuple[tuple[Any, ...], ...]
     baseline: np.ndarray
@@ -188,7 +177,6 @@ class PairedCell:
 
     @property
     def n_pairs(self) -> int:
-        """Number of matched (baseline, treatment) pairs."""
         return len(self.seeds)
 
     @property
@@ -196,17 +184,12 @@ class PairedCell:
         """Per-pair ``treatment - baseline``."""
         return self.treatment - self.baseline
 
-    @property
-    def key(self) -> dict[str, Any]:
-        """The cell key as a ``{column: value}`` dict (order of :data:`CELL_KEYS`)."""
-        return {k: getattr(self, k) for k in CELL_KEYS}
 
-
-def _seed_map(group: pd.DataFrame, *, where: str) -> dict[tuple, pd.Series]:
+def _seed_map(group: pd.DataFrame | None, *, where: str) -> dict[tuple, pd.Series]:
     """Map seed triple -> row, raising on duplicate seed triples."""
     out: dict[tuple, pd.Series] = {}
     duplicates: list[Any] = []
-    for _, row in group.iterrows():
+    for _, row in (group if group is not None else pd.DataFrame()).iterrows():
         seed = _hashable(row[k] for k in SEED_KEYS)
         if seed in out:
             duplicates.extend([out[seed]["run_id"], row["run_id"]])
@@ -220,31 +203,14 @@ def _seed_map(group: pd.DataFrame, *, where: str) -> dict[tuple, pd.Series]:
     return out
 
 
-def _pair(
-    base_key: tuple,
-    lam: float,
-    tau: float,
-    base: pd.DataFrame | None,
-    treat: pd.DataFrame | None,
-    metric: str,
-) -> PairedCell:
-    where = f"paired_cells(cell={base_key + (lam, tau)})"
-    base_rows = _seed_map(base, where=where) if base is not None else {}
-    treat_rows = _seed_map(treat, where=where) if treat is not None else {}
+def _pair(key: dict[str, Any], base: pd.DataFrame | None, treat: pd.DataFrame | None, metric: str) -> PairedCell:
+    where = f"paired_cells(cell={tuple(key.values())})"
+    base_rows, treat_rows = _seed_map(base, where=where), _seed_map(treat, where=where)
     common = sorted(set(base_rows) & set(treat_rows), key=_sort_key)
     only_base = sorted(set(base_rows) - set(treat_rows), key=_sort_key)
     only_treat = sorted(set(treat_rows) - set(base_rows), key=_sort_key)
-    task, model, n_train, noise_family, temperature = (
-        float("nan") if v is None else v for v in base_key
-    )
     return PairedCell(
-        task=task,
-        model=model,
-        n_train=n_train,
-        noise_family=noise_family,
-        temperature=temperature,
-        lam=float(lam),
-        tau=float(tau),
+        key={k: float("nan") if v is None else v for k, v in key.items()},
         metric=metric,
         seeds=tuple(common),
         baseline=np.array([float(base_rows[s][metric]) for s in common], dtype=float),
@@ -260,58 +226,51 @@ def paired_cells(
     table: pd.DataFrame,
     *,
     metric: str = "test_accuracy",
-    baseline: str = "ce",
-    treatment: str = "ce-scl",
+    baseline: str = BASELINE,
+    treatments: Sequence[str] | None = None,
 ) -> list[PairedCell]:
-    """Split the results table into cells and pair runs by seed triple.
+    """Split the results table into cells and pair each treatment's runs with the baseline's by seed triple.
 
     Parameters
     ----------
     table
-        Tidy results table, one row per finished run.  Needs the columns
-        ``run_id``, ``method``, :data:`CELL_KEYS`, :data:`SEED_KEYS` and
-        ``metric``.
+        Tidy results table. Needs ``run_id``, ``method``, :data:`BASE_KEYS`, :data:`SEED_KEYS`
+        and ``metric``; missing hyper-parameter columns count as NaN.
     metric
-        Column compared between the methods (must be non-NaN on every
-        baseline/treatment row).
-    baseline, treatment
-        Values of ``method`` for the two sides; rows with other methods are
-        ignored.
+        Column compared (must be non-NaN on every baseline/treatment row).
+    baseline, treatments
+        Values of ``method``; ``treatments=None`` means every other method in the table.
 
     Returns
     -------
     list of PairedCell
-        One entry per treatment ``(lam, tau)`` variant of each setting, each
-        paired against the setting's baseline runs (the baseline's own
-        ``lam``/``tau`` are ignored).  A setting with baseline runs only yields
-        one cell with ``lam = tau = NaN`` and ``n_pairs = 0``; a treatment
-        variant without baseline runs yields ``n_pairs = 0`` as well.  Cells
-        are sorted by key (NaN first).
-
-    Raises
-    ------
-    ValueError
-        If columns are missing, the metric is NaN on a compared row, or two
-        runs of one side of one cell share a seed triple.
+        One per treatment variant of each setting, paired against the setting's baseline runs
+        (the baseline's own hyper-parameters are ignored). A setting with baseline runs only
+        yields one cell with a NaN treatment and ``n_pairs = 0``; so does a treatment variant
+        without baseline runs. Sorted by key (NaN first).
     """
     where = "paired_cells"
-    _require_columns(table, ("run_id", "method", metric) + CELL_KEYS + SEED_KEYS, where=where)
-    rows = table[table["method"].isin([baseline, treatment])]
+    _require_columns(table, ("run_id", "method", metric) + BASE_KEYS + SEED_KEYS, where=where)
+    table = _with_hyper_parameters(table)
+    if treatments is None:
+        treatments = [m for m in dict.fromkeys(table["method"]) if m != baseline]
+    rows = table[table["method"].isin([baseline, *treatments])]
     _require_finite(rows, metric, where=where)
-
+    hps = hyper_parameter_names()
     base_groups = _groups(rows[rows["method"] == baseline], BASE_KEYS)
-    treat_groups = _groups(rows[rows["method"] == treatment], CELL_KEYS)
-
+    treat_groups = _groups(rows[rows["method"].isin(list(treatments))], BASE_KEYS + ("method",) + hps)
     cells: list[PairedCell] = []
-    used_base: set[tuple] = set()
-    for cell_key, treat in treat_groups.items():
-        base_key = cell_key[: len(BASE_KEYS)]
-        lam, tau = (float("nan") if v is None else v for v in cell_key[len(BASE_KEYS):])
-        used_base.add(base_key)
-        cells.append(_pair(base_key, lam, tau, base_groups.get(base_key), treat, metric))
-    for base_key, base in base_groups.items():
-        if base_key not in used_base:
-            cells.append(_pair(base_key, float("nan"), float("nan"), base, None, metric))
+    n_base = len(BASE_KEYS)
+    for key, treat in treat_groups.items():
+        cell = {**dict(zip(BASE_KEYS, key)), "baseline_method": baseline, "treatment_method": key[n_base],
+                **dict(zip(hps, key[n_base + 1:]))}
+        cells.append(_pair(cell, base_groups.get(key[:n_base]), treat, metric))
+    used = {key[:n_base] for key in treat_groups}
+    for key, base in base_groups.items():
+        if key not in used:
+            cell = {**dict(zip(BASE_KEYS, key)), "baseline_method": baseline, "treatment_method": None,
+                    **dict.fromkeys(hps)}
+            cells.append(_pair(cell, base, None, metric))
     cells.sort(key=lambda c: _sort_key(_hashable(c.key.values())))
     return cells
 
@@ -452,21 +411,8 @@ def paired_test(
     -------
     PairedResult
     """
-    b = np.asarray(baseline, dtype=float)
-    t = np.asarray(treatment, dtype=float)
-    if b.ndim != 1 or t.ndim != 1 or b.shape != t.shape:
-        raise ValueError(
-            f"paired_test: baseline and treatment must be 1-D of equal length, got shapes "
-            f"{b.shape} and {t.shape}"
-        )
-    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(t))):
-        raise ValueError("paired_test: baseline and treatment must be finite (no NaN/inf)")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"paired_test: confidence must be in (0, 1), got {confidence}")
-
-    n = int(b.size)
-    nan = float("nan")
-    notes: list[str] = []
+    b, t = _check_samples(baseline, treatment, confidence)
+    n, nan = int(b.size), float("nan")
     if n == 0:
         return PairedResult(0, nan, nan, nan, nan, nan, None, confidence, nan, nan, None, None,
                             ("no pairs: nothing to compare",))
@@ -475,64 +421,57 @@ def paired_test(
     if n < 2:
         return PairedResult(n, *means, nan, nan, None, confidence, nan, nan, None, None,
                             ("fewer than 2 pairs: no interval or test",))
-
     constant = float(np.ptp(diff)) <= CONSTANT_DIFF_ATOL
-
-    ci_low, ci_high, ci_method, ci_notes = _bootstrap_ci(
-        diff, confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-        constant=constant,
-    )
-    notes.extend(ci_notes)
-
+    ci_low, ci_high, ci_method, notes = _bootstrap_ci(
+        diff, confidence=confidence, n_resamples=n_resamples, random_state=random_state, constant=constant)
     if constant:
         p_ttest = nan
         notes.append("t-test undefined: all paired differences identical (zero variance)")
     else:
         p_ttest = float(stats.ttest_rel(t, b).pvalue)
-
     exact = n <= max_exact_pairs
-    perm = stats.permutation_test(
-        (diff,),
-        statistic=lambda d, axis: np.mean(d, axis=axis),
-        permutation_type="samples",
-        vectorized=True,
-        n_resamples=np.inf if exact else n_resamples,
-        alternative="two-sided",
-        **({} if exact else {"random_state": random_state}),
-    )
-    p_signflip = float(perm.pvalue)
-    if not exact:
-        notes.append(f"sign-flip p from {n_resamples} random sign vectors (not exact)")
-
-    if n >= MIN_PAIRS_WILCOXON:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            warnings.simplefilter("ignore", UserWarning)
-            p_wilcoxon: float | None = float(stats.wilcoxon(t, b).pvalue)
-    else:
-        p_wilcoxon = None
-        notes.append(
-            f"wilcoxon n/a: with {n} < {MIN_PAIRS_WILCOXON} pairs its smallest two-sided p "
-            f"exceeds 0.05"
-        )
+    p_signflip = _signflip_p(diff, exact=exact, n_resamples=n_resamples, random_state=random_state, notes=notes)
+    p_wilcoxon = _wilcoxon_p(b, t, notes=notes)
     if exact and 2.0 / 2**n > 0.05:
         notes.append(f"exact sign-flip p cannot fall below 2/2**{n} = {2.0 / 2**n:.4g}")
+    return PairedResult(n, *means, ci_low, ci_high, ci_method, confidence, p_ttest, p_signflip, exact, p_wilcoxon,
+                        tuple(notes))
 
-    return PairedResult(
-        n_pairs=n,
-        mean_baseline=means[0],
-        mean_treatment=means[1],
-        mean_difference=means[2],
-        ci_low=ci_low,
-        ci_high=ci_high,
-        ci_method=ci_method,
-        confidence=confidence,
-        p_ttest=p_ttest,
-        p_signflip=p_signflip,
-        signflip_exact=exact,
-        p_wilcoxon=p_wilcoxon,
-        notes=tuple(notes),
+
+def _check_samples(baseline: np.ndarray, treatment: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    b, t = np.asarray(baseline, dtype=float), np.asarray(treatment, dtype=float)
+    if b.ndim != 1 or t.ndim != 1 or b.shape != t.shape:
+        raise ValueError(f"paired_test: baseline and treatment must be 1-D of equal length, got shapes "
+                         f"{b.shape} and {t.shape}")
+    if not (np.all(np.isfinite(b)) and np.all(np.isfinite(t))):
+        raise ValueError("paired_test: baseline and treatment must be finite (no NaN/inf)")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"paired_test: confidence must be in (0, 1), got {confidence}")
+    return b, t
+
+
+def _signflip_p(diff: np.ndarray, *, exact: bool, n_resamples: int, random_state: int, notes: list[str]) -> float:
+    """Two-sided sign-flip permutation p of the mean: all 2**n sign vectors, or a seeded sample."""
+    perm = stats.permutation_test(
+        (diff,), statistic=lambda d, axis: np.mean(d, axis=axis), permutation_type="samples", vectorized=True,
+        n_resamples=np.inf if exact else n_resamples, alternative="two-sided",
+        **({} if exact else {"random_state": random_state}),
     )
+    if not exact:
+        notes.append(f"sign-flip p from {n_resamples} random sign vectors (not exact)")
+    return float(perm.pvalue)
+
+
+def _wilcoxon_p(b: np.ndarray, t: np.ndarray, *, notes: list[str]) -> float | None:
+    """Wilcoxon signed-rank p from :data:`MIN_PAIRS_WILCOXON` pairs on, else None (see there)."""
+    if len(b) < MIN_PAIRS_WILCOXON:
+        notes.append(f"wilcoxon n/a: with {len(b)} < {MIN_PAIRS_WILCOXON} pairs its smallest two-sided p "
+                     f"exceeds 0.05")
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return float(stats.wilcoxon(t, b).pvalue)
 
 
 def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -567,121 +506,92 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
 # the comparison table
 # --------------------------------------------------------------------------
 
-_COMPARE_COLUMNS: tuple[str, ...] = CELL_KEYS + (
-    "n_pairs",
-    "n_unpaired_baseline",
-    "n_unpaired_treatment",
-    "mean_ce",
-    "mean_scl",
-    "mean_diff",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "p_ttest",
-    "p_signflip",
-    "signflip_exact",
-    "p_wilcoxon",
-    "p_holm",
-    "holm_family_size",
-    "significant",
-    "notes",
+_RESULT_COLUMNS: tuple[str, ...] = (
+    "n_pairs", "n_unpaired_baseline", "n_unpaired_treatment", "mean_baseline", "mean_treatment", "mean_diff",
+    "ci_low", "ci_high", "ci_method", "p_ttest", "p_signflip", "signflip_exact", "p_wilcoxon", "notes",
 )
+_HOLM_COLUMNS: tuple[str, ...] = ("p_holm", "holm_family_size", "significant")
 
 
-def compare_methods(
-    table: pd.DataFrame,
-    *,
-    metric: str = "test_accuracy",
-    family_by: Sequence[str] = ("task", "model", "n_train", "noise_family", "lam", "tau"),
-    confidence: float = 0.95,
-    n_resamples: int = 10_000,
-    random_state: int = 0,
-    alpha: float = 0.05,
-) -> pd.DataFrame:
-    """Paired CE vs CE+SCL comparison, one row per cell.
+def _result_row(cell: PairedCell, **test_kwargs: Any) -> dict[str, Any]:
+    res = paired_test(cell.baseline, cell.treatment, **test_kwargs)
+    return {
+        **cell.key,
+        "n_pairs": cell.n_pairs,
+        "n_unpaired_baseline": len(cell.unpaired_baseline),
+        "n_unpaired_treatment": len(cell.unpaired_treatment),
+        "mean_baseline": res.mean_baseline,
+        "mean_treatment": res.mean_treatment,
+        "mean_diff": res.mean_difference,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "ci_method": res.ci_method,
+        "p_ttest": res.p_ttest,
+        "p_signflip": res.p_signflip,
+        "signflip_exact": res.signflip_exact,
+        "p_wilcoxon": float("nan") if res.p_wilcoxon is None else res.p_wilcoxon,
+        "notes": "; ".join(res.notes),
+    }
 
-    Every cell of :func:`paired_cells` appears, including cells with a single
-    method (``n_pairs = 0``) and cells with one pair (tests NaN).  Means,
-    interval and tests use the paired runs only, so that
-    ``mean_diff == mean_scl - mean_ce``; unpaired runs are counted in
-    ``n_unpaired_baseline`` / ``n_unpaired_treatment`` (use
-    :func:`seed_summary` for all-run means).
 
-    Multiple comparisons: Holm's step-down correction (:func:`holm`) is
-    applied to the **sign-flip** p-values within each family of cells that
-    share the ``family_by`` keys; with the default that is all temperatures of
-    one (task, model, n_train, noise_family, lam, tau).  The sign-flip test is
-    the one used because it is exact for the small seed counts used here and
-    does not assume normal differences (the t-test p-values are reported
-    alongside, unadjusted).  Cells without a p-value (``n_pairs < 2``) are left
-    out of the family.
-
-    Parameters
-    ----------
-    table
-        Tidy results table (see :func:`paired_cells` for the required columns).
-    metric
-        Compared column.
-    family_by
-        Subset of :data:`CELL_KEYS` defining a Holm family.
-    confidence, n_resamples, random_state
-        Passed to :func:`paired_test` (same seed for every cell).
-    alpha
-        Level for the ``significant`` column (``p_holm < alpha``; False when
-        ``p_holm`` is NaN).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns: the cell keys, ``n_pairs``, ``n_unpaired_baseline``,
-        ``n_unpaired_treatment``, ``mean_ce``, ``mean_scl``, ``mean_diff``,
-        ``ci_low``, ``ci_high``, ``ci_method``, ``p_ttest``, ``p_signflip``,
-        ``signflip_exact``, ``p_wilcoxon`` (NaN = not run, render with
-        :func:`format_p`), ``p_holm``, ``holm_family_size``, ``significant``,
-        ``notes``.  ``attrs["metric"]`` holds the metric name.
-    """
-    family_by = tuple(family_by)
-    unknown = [k for k in family_by if k not in CELL_KEYS]
-    if unknown:
-        raise ValueError(f"compare_methods: family_by must be cell keys {CELL_KEYS}, got {unknown}")
-
-    rows: list[dict[str, Any]] = []
-    for cell in paired_cells(table, metric=metric):
-        res = paired_test(
-            cell.baseline, cell.treatment,
-            confidence=confidence, n_resamples=n_resamples, random_state=random_state,
-        )
-        rows.append({
-            **cell.key,
-            "n_pairs": cell.n_pairs,
-            "n_unpaired_baseline": len(cell.unpaired_baseline),
-            "n_unpaired_treatment": len(cell.unpaired_treatment),
-            "mean_ce": res.mean_baseline,
-            "mean_scl": res.mean_treatment,
-            "mean_diff": res.mean_difference,
-            "ci_low": res.ci_low,
-            "ci_high": res.ci_high,
-            "ci_method": res.ci_method,
-            "p_ttest": res.p_ttest,
-            "p_signflip": res.p_signflip,
-            "signflip_exact": res.signflip_exact,
-            "p_wilcoxon": float("nan") if res.p_wilcoxon is None else res.p_wilcoxon,
-            "notes": "; ".join(res.notes),
-        })
-
-    out = pd.DataFrame(rows, columns=[c for c in _COMPARE_COLUMNS if c not in
-                                      ("p_holm", "holm_family_size", "significant")])
+def _add_holm(out: pd.DataFrame, family_by: Sequence[str], alpha: float) -> pd.DataFrame:
+    """Holm-adjust the sign-flip p-values within each family of rows sharing ``family_by``."""
     out["p_holm"] = np.nan
     out["holm_family_size"] = 0
     families: dict[tuple, list[int]] = {}
-    for i, row in enumerate(out.itertuples(index=False)):
-        families.setdefault(_hashable(getattr(row, k) for k in family_by), []).append(i)
+    for i, row in enumerate(out[list(family_by)].itertuples(index=False)):
+        families.setdefault(_hashable(row), []).append(i)
     for idx in families.values():
         p = out["p_signflip"].to_numpy(dtype=float)[idx]
         out.loc[out.index[idx], "p_holm"] = holm(p)
         out.loc[out.index[idx], "holm_family_size"] = int(np.sum(~np.isnan(p)))
     out["significant"] = (out["p_holm"] < alpha).fillna(False).astype(bool)
-    out = out[list(_COMPARE_COLUMNS)]
+    return out
+
+
+def compare_methods(
+    table: pd.DataFrame,
+    *,
+    baseline: str = BASELINE,
+    treatments: Sequence[str] | None = None,
+    metric: str = "test_accuracy",
+    family_by: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    random_state: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Paired comparison of every treatment method with ``baseline``, one row per cell.
+
+    Every cell of :func:`paired_cells` appears, including cells with a single method
+    (``n_pairs = 0``) and cells with one pair (tests NaN). Means, interval and tests use the
+    paired runs only, so ``mean_diff == mean_treatment - mean_baseline``; unpaired runs are
+    counted (use :func:`seed_summary` for all-run means).
+
+    Multiple comparisons: Holm's step-down correction (:func:`holm`) of the **sign-flip**
+    p-values within each family of cells sharing ``family_by`` (default: every cell key but
+    ``noise_level``, i.e. all noise levels of one setting, family and treatment variant). The
+    sign-flip test is exact for the small seed counts used here and does not assume normal
+    differences; the t-test p-values are reported alongside, unadjusted. Cells without a p-value
+    (``n_pairs < 2``) are left out of the family.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cell keys (:func:`cell_keys`), ``n_pairs``, ``n_unpaired_baseline``,
+        ``n_unpaired_treatment``, ``mean_baseline``, ``mean_treatment``, ``mean_diff``, ``ci_low``,
+        ``ci_high``, ``ci_method``, ``p_ttest``, ``p_signflip``, ``signflip_exact``, ``p_wilcoxon``
+        (NaN = not run), ``notes``, ``p_holm``, ``holm_family_size``, ``significant``
+        (``p_holm < alpha``). ``attrs["metric"]`` holds the metric name.
+    """
+    keys = cell_keys()
+    family_by = tuple(k for k in keys if k != "noise_level") if family_by is None else tuple(family_by)
+    unknown = [k for k in family_by if k not in keys]
+    if unknown:
+        raise ValueError(f"compare_methods: family_by must be cell keys {keys}, got {unknown}")
+    cells = paired_cells(table, metric=metric, baseline=baseline, treatments=treatments)
+    rows = [_result_row(c, confidence=confidence, n_resamples=n_resamples, random_state=random_state) for c in cells]
+    out = _add_holm(pd.DataFrame(rows, columns=list(keys + _RESULT_COLUMNS)), family_by, alpha)
     out.attrs["metric"] = metric
     return out
 
@@ -691,24 +601,27 @@ def compare_methods(
 # --------------------------------------------------------------------------
 
 
-def seed_summary(table: pd.DataFrame, *, metric: str = "test_accuracy") -> pd.DataFrame:
-    """Plain mean ± std of ``metric`` over all runs of each (cell, method).
+def _summary_keys() -> tuple[str, ...]:
+    return BASE_KEYS + ("method",) + hyper_parameter_names()
 
-    Groups by :data:`CELL_KEYS` plus ``method`` (NaN keys kept: CE rows have
-    ``tau = NaN``, clean cells ``temperature = NaN``).  ``std_all`` is the
-    sample standard deviation (ddof=1), NaN for a single run.
+
+def seed_summary(table: pd.DataFrame, *, metric: str = "test_accuracy") -> pd.DataFrame:
+    """Plain mean ± std of ``metric`` over all runs of each (setting, method, hyper-parameters).
+
+    NaN keys are kept (clean cells have ``noise_level = NaN``). ``std_all`` is the sample
+    standard deviation (ddof=1), NaN for a single run.
 
     Returns
     -------
     pandas.DataFrame
-        Cell keys, ``method``, ``n_all``, ``mean_all``, ``std_all``.
+        Setting keys, ``method``, hyper-parameter columns, ``n_all``, ``mean_all``, ``std_all``.
     """
     where = "seed_summary"
-    keys = CELL_KEYS + ("method",)
-    _require_columns(table, ("run_id", metric) + keys, where=where)
+    _require_columns(table, ("run_id", metric, "method") + BASE_KEYS, where=where)
     _require_finite(table, metric, where=where)
+    keys = _summary_keys()
     rows = []
-    for key, group in sorted(_groups(table, keys).items(), key=lambda kv: _sort_key(kv[0])):
+    for key, group in sorted(_groups(_with_hyper_parameters(table), keys).items(), key=lambda kv: _sort_key(kv[0])):
         values = group[metric].to_numpy(dtype=float)
         rows.append({
             **{k: (float("nan") if v is None else v) for k, v in zip(keys, key)},
@@ -744,15 +657,16 @@ def top_k_by_dev(
     Returns
     -------
     pandas.DataFrame
-        Cell keys, ``method``, ``n_all``, ``mean_all``, ``std_all``,
+        The keys of :func:`seed_summary`, ``n_all``, ``mean_all``, ``std_all``,
         ``n_top{k}``, ``mean_top{k}``, ``std_top{k}``, ``top{k}_run_ids``
         (comma-separated, in rank order).
     """
     where = "top_k_by_dev"
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"{where}: k must be a positive integer, got {k!r}")
-    keys = CELL_KEYS + ("method",)
-    _require_columns(table, ("run_id", metric, by) + keys, where=where)
+    _require_columns(table, ("run_id", metric, by, "method") + BASE_KEYS, where=where)
+    table = _with_hyper_parameters(table)
+    keys = _summary_keys()
     _require_finite(table, metric, where=where)
     _require_finite(table, by, where=where)
     summary = seed_summary(table, metric=metric)

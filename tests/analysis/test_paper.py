@@ -37,8 +37,8 @@ def test_shape_and_columns():
 
 
 def test_each_comparison_has_both_methods():
-    t = paper_table().fillna({"n_train": -1, "temperature": -1})
-    counts = t.groupby(["setting", "task", "n_train", "temperature"])["method"].apply(sorted)
+    t = paper_table().fillna({"n_train": -1, "noise_level": -1})
+    counts = t.groupby(["setting", "task", "n_train", "noise_level"])["method"].apply(sorted)
     assert all(methods == ["ce", "ce-scl"] for methods in counts)
 
 
@@ -48,8 +48,9 @@ def test_nan_conventions():
     noisy = t["setting"] == "noisy"
     assert set(t.loc[few, "n_train"]) == {20.0, 100.0, 1000.0}
     assert t.loc[~few, "n_train"].isna().all()
-    assert set(t.loc[noisy, "temperature"]) == {0.3, 0.5, 0.7, 0.9}
-    assert t.loc[~noisy, "temperature"].isna().all()
+    assert set(t.loc[noisy, "noise_level"]) == {0.3, 0.5, 0.7, 0.9}
+    assert set(t.loc[noisy, "noise_family"]) == {"temperature"} and set(t.loc[~noisy, "noise_family"]) == {"none"}
+    assert t.loc[~noisy, "noise_level"].isna().all()
     assert t.loc[noisy | (t["setting"] == "full"), "std"].isna().all()
     assert t.loc[few | (t["setting"] == "transfer"), "std"].notna().all()
     assert t.loc[noisy, "note"].str.contains("Sec. 5.2").all()
@@ -62,9 +63,9 @@ def test_nan_conventions():
         (dict(setting="few-shot", task="qnli", n_train=20, method="ce-scl"), 75.7, 4.8),
         (dict(setting="few-shot", task="mnli", n_train=1000, method="ce-scl"), 81.5, 0.2),
         (dict(setting="few-shot", task="mnli", n_train=100, method="ce"), 59.2, 2.1),
-        (dict(setting="noisy", task="mnli", temperature=0.7, method="ce-scl"), 62.3, None),
-        (dict(setting="noisy", task="qnli", temperature=0.9, method="ce"), 75.9, None),
-        (dict(setting="noisy", task="sst2", temperature=0.3, method="ce-scl"), 92.6, None),
+        (dict(setting="noisy", task="mnli", noise_level=0.7, method="ce-scl"), 62.3, None),
+        (dict(setting="noisy", task="qnli", noise_level=0.9, method="ce"), 75.9, None),
+        (dict(setting="noisy", task="sst2", noise_level=0.3, method="ce-scl"), 92.6, None),
         (dict(setting="full", task="cola", method="ce"), 86.4, None),
         (dict(setting="full", task="mnli", method="ce-scl"), 89.9, None),
         (dict(setting="transfer", task="amazon2", method="ce"), 87.4, 6.4),
@@ -88,7 +89,7 @@ def test_match_paper_few_shot_and_noisy():
 
     # a compare_methods-style row: n_train is ignored for the noisy table
     noisy = match_paper({"task": "mnli", "model": "roberta-large", "n_train": 100,
-                         "noise_family": "temperature", "temperature": 0.5})
+                         "noise_family": "temperature", "noise_level": 0.5})
     assert len(noisy) == 2 and set(noisy["setting"]) == {"noisy"}
     assert one(noisy, method="ce")["mean"] == pytest.approx(55.3)
     assert one(noisy, method="ce-scl")["mean"] == pytest.approx(62.1)
@@ -101,6 +102,7 @@ def test_match_paper_other_settings_and_misses():
     assert match_paper({"task": "sst2", "n_train": 500}).empty
     assert match_paper({"task": "sst2", "noise_family": "uniform", "temperature": 0.5}).empty
     assert match_paper({"task": "sst2", "temperature": 0.4}).empty
+    assert len(match_paper({"task": "sst2", "noise_family": "temperature", "temperature": 0.3})) == 2
     with pytest.raises(ValueError, match="task"):
         match_paper({"n_train": 20})
     with pytest.raises(ValueError, match="setting"):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-import math
 import re
 from pathlib import Path
 
@@ -13,6 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
+
+from fake_runs import write_runs
 
 from noisebench.analysis.report import paper_verdict, write_report
 from noisebench.analysis.stats import compare_methods, format_p
@@ -41,9 +41,9 @@ def make_table(task="sst2", model=ROBERTA, n_train=100, clean_seeds=3) -> pd.Dat
     def add(family, temp, s, method, acc, rate):
         rows.append({
             "run_id": f"{task[:3]}{len(rows):04d}", "task": task, "model": model, "n_train": n_train,
-            "data_seed": s, "noise_family": family, "temperature": temp, "noise_rate": NAN,
-            "noise_seed": NAN if family == "none" else s, "method": method,
-            "lam": 0.0 if method == "ce" else 0.9, "tau": NAN if method == "ce" else 0.3, "train_seed": s,
+            "data_seed": s, "noise_family": family, "noise_param": None if family == "none" else "temperature",
+            "noise_level": temp, "noise_seed": NAN if family == "none" else s, "method": method,
+            "lam": NAN if method == "ce" else 0.9, "tau": NAN if method == "ce" else 0.3, "train_seed": s,
             "epochs": 10, "batch_size": 16, "lr": 1e-5, "test_accuracy": round(acc, 3),
             "dev_accuracy": round(acc - 0.004 + 0.001 * ((s * 5) % 7), 3), "best_epoch": 4,
             "realized_noise_rate": rate, "wall_time_s": 5.0,
@@ -57,29 +57,6 @@ def make_table(task="sst2", model=ROBERTA, n_train=100, clean_seeds=3) -> pd.Dat
             add("temperature", t, s, "ce", ce, r)
             add("temperature", t, s, "ce-scl", ce + d, r)
     return pd.DataFrame(rows)
-
-
-def write_runs(root: Path, table: pd.DataFrame, *, versions: bool = True) -> Path:
-    for r in table.to_dict("records"):
-        d = root / "runs" / r["run_id"]
-        d.mkdir(parents=True)
-        config = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
-                  if k not in ("run_id", "test_accuracy", "dev_accuracy", "realized_noise_rate", "wall_time_s",
-                               "best_epoch")}
-        metrics = {"test_accuracy": r["test_accuracy"], "dev_accuracy": r["dev_accuracy"],
-                   "realized_noise_rate": r["realized_noise_rate"],
-                   "transition_matrix": {"orientation": "rows=clean, cols=noisy", "labels": ["negative", "positive"],
-                                         "counts": [[45, 5], [5, 45]]},
-                   "history": [{"epoch": e, "train_loss": 1.0 / e, "dev_accuracy": r["dev_accuracy"],
-                                "train_acc_clean": 0.7 + 0.05 * e, "train_acc_corrupted_noisy": 0.1 * e,
-                                "train_acc_corrupted_true": 0.5} for e in (1, 2, 3)]}
-        if versions:
-            metrics["versions"] = {"noisebench": "0.1.0", "torch": "2.13.0", "transformers": "4.50.0",
-                                   "python": "3.11.9"}
-        (d / "config.json").write_text(json.dumps(config))
-        (d / "metrics.json").write_text(json.dumps(metrics))
-        (d / "DONE").write_text("")
-    return root
 
 
 def parse_tables(text: str) -> list[list[dict[str, str]]]:
@@ -133,19 +110,21 @@ def sst2_report(tmp_path_factory):
 def test_stats_table_numbers_match_scipy(sst2_report):
     table, _, text = sst2_report
     stats_rows = parse_tables(text)[0]
-    assert list(stats_rows[0]) == ["task", "N", "T", "mean realised noise", "n pairs", "CE mean %", "CE+SCL mean %",
-                                   "Δ pp [CI]", "p t-test", "p sign-flip", "p Wilcoxon", "p Holm", "significant"]
+    assert list(stats_rows[0]) == ["task", "N", "noise", "treatment", "mean realised noise", "n pairs",
+                                   "baseline mean %", "treatment mean %", "Δ pp [CI]", "p t-test", "p sign-flip",
+                                   "p Wilcoxon", "p Holm", "significant"]
     p_sf = {t: signflip_exact(DIFF[t]) for t in CE}
     holm = dict(zip(CE, multipletests([p_sf[t] for t in CE], method="holm")[1]))
     reference = compare_methods(table)
     for t in CE:
         ce = np.array(CE[t])
         scl = np.round(ce + np.array(DIFF[t]), 3)
-        row = find_row(stats_rows, task="sst2", T=f"{t:g}")
+        row = find_row(stats_rows, task="sst2", noise=f"temperature T={t:g}")
+        assert row["treatment"] == "ce-scl(λ=0.9, τ=0.3)"
         assert row["n pairs"] == str(len(ce))
-        assert row["CE mean %"] == f"{ce.mean() * 100:.2f}"
-        assert row["CE+SCL mean %"] == f"{scl.mean() * 100:.2f}"
-        ref = reference[np.isclose(reference["temperature"], t)].iloc[0]
+        assert row["baseline mean %"] == f"{ce.mean() * 100:.2f}"
+        assert row["treatment mean %"] == f"{scl.mean() * 100:.2f}"
+        ref = reference[np.isclose(reference["noise_level"], t)].iloc[0]
         assert row["Δ pp [CI]"] == (f"{(scl - ce).mean() * 100:+.2f} "
                                     f"[{ref['ci_low'] * 100:+.2f}, {ref['ci_high'] * 100:+.2f}]")
         assert row["p t-test"] == format_p(stats.ttest_rel(scl, ce).pvalue)
@@ -157,7 +136,7 @@ def test_stats_table_numbers_match_scipy(sst2_report):
         else:
             assert row["p Wilcoxon"] == format_p(stats.wilcoxon(scl, ce).pvalue)
         assert row["significant"] == ("yes" if holm[t] < 0.05 else "no")
-    clean = find_row(stats_rows, task="sst2", T="clean")
+    clean = find_row(stats_rows, task="sst2", noise="clean")
     assert clean["p Wilcoxon"] == "n/a" and clean["mean realised noise"] == "0.0%"
     assert "n/a below 6 pairs" in text
 
@@ -168,14 +147,14 @@ def test_seed_summary_plain_and_top3(sst2_report):
     top_header = "top-3 by dev (paper's rule): mean ± sd % (n)"
     assert list(summary[0])[-2:] == ["all seeds: mean ± sd %", top_header]
     assert "optimistic" in text and "the number to read" in text
-    runs = table[(table["method"] == "ce") & (table["temperature"] == 0.9)]
+    runs = table[(table["method"] == "ce") & (table["noise_level"] == 0.9)]
     acc = runs["test_accuracy"].to_numpy()
     top = runs.sort_values(["dev_accuracy", "run_id"], ascending=[False, True]).head(3)["test_accuracy"].to_numpy()
-    row = find_row(summary, T="0.9", method="CE")
+    row = find_row(summary, noise="temperature T=0.9", method="ce")
     assert row["runs"] == "7"
     assert row["all seeds: mean ± sd %"] == f"{acc.mean() * 100:.2f} ± {acc.std(ddof=1) * 100:.2f}"
     assert row[top_header] == f"{top.mean() * 100:.2f} ± {top.std(ddof=1) * 100:.2f} (3)"
-    assert find_row(summary, T="0.9", method="CE+SCL (λ=0.9, τ=0.3)")["runs"] == "7"
+    assert find_row(summary, noise="temperature T=0.9", method="ce-scl(λ=0.9, τ=0.3)")["runs"] == "7"
 
 
 def test_setup_section(sst2_report):
@@ -186,7 +165,8 @@ def test_setup_section(sst2_report):
     assert "training-set size N: 100" in setup
     assert "epochs: 10; learning rate: 1e-05; batch size: 16" in setup
     assert "torch 2.13.0" in setup and "transformers 4.50.0" in setup
-    assert "temperatures T: 0.3, 0.5, 0.9" in setup
+    assert "levels: temperature T: 0.3, 0.5, 0.9" in setup
+    assert "methods: ce, ce-scl(λ=0.9, τ=0.3); baseline: ce" in setup
 
 
 def test_figures_are_linked_relative_and_exist(sst2_report):
@@ -208,23 +188,23 @@ def test_paper_comparison_rows_and_verdicts(sst2_report):
     _, _, text = sst2_report
     section = text.split("## Comparison with the paper", 1)[1]
     rows = parse_tables(section)[0]
-    t09 = find_row(rows, task="sst2", T="0.9")
-    assert (t09["paper CE %"], t09["paper CE+SCL %"], t09["paper Δ pp"]) == ("90.0", "91.5", "+1.5")
+    t09 = find_row(rows, task="sst2", noise="temperature T=0.9")
+    assert (t09["paper ce %"], t09["paper ce-scl %"], t09["paper Δ pp"]) == ("90.0", "91.5", "+1.5")
     assert t09["paper table"] == "Table 3 (noisy)"
     assert t09["verdict"] == "replicated"
-    t05 = find_row(rows, task="sst2", T="0.5")
-    assert (t05["paper CE %"], t05["paper CE+SCL %"], t05["paper Δ pp"]) == ("91.4", "91.5", "+0.1")
+    t05 = find_row(rows, task="sst2", noise="temperature T=0.5")
+    assert (t05["paper ce %"], t05["paper ce-scl %"], t05["paper Δ pp"]) == ("91.4", "91.5", "+0.1")
     assert t05["verdict"] == "not replicated"
-    t03 = find_row(rows, task="sst2", T="0.3")
+    t03 = find_row(rows, task="sst2", noise="temperature T=0.3")
     assert t03["verdict"] == "not confirmed at this sample size"
     assert "our estimate is zero" in section  # +0.000 pp, not a round-off "opposite sign"
-    clean = find_row(rows, task="sst2", T="clean")  # our clean N=100 cell vs the few-shot table
-    assert (clean["paper table"], clean["paper CE %"], clean["paper CE+SCL %"]) == (
+    clean = find_row(rows, task="sst2", noise="clean")  # our clean N=100 cell vs the few-shot table
+    assert (clean["paper table"], clean["paper ce %"], clean["paper ce-scl %"]) == (
         "Table 2 (few-shot)", "91.1", "92.8")
     assert clean["verdict"] == "replicated"  # 3 pairs: the BCa interval excludes 0 ...
     assert "rests on the bootstrap interval alone" in section  # ... and the report says how weak that is
-    assert "Replicated: the paper reports CE+SCL − CE = +1.5 pp" in section
-    assert "Not replicated: the paper reports CE+SCL − CE = +0.1 pp" in section
+    assert "Replicated: the paper reports ce-scl − ce = +1.5 pp" in section
+    assert "Not replicated: the paper reports ce-scl − ce = +0.1 pp" in section
     assert "No cell of ours is comparable" not in section
 
 
@@ -237,7 +217,7 @@ def test_rt_polarity_is_not_comparable(tmp_path):
     assert "different encoder (all-minilm-l6-v2" in section
     assert "No cell of ours is comparable with the paper" in section
     assert "rt-polarity is not in the paper; the closest claim is SST-2" in section
-    assert "Table 3 (noisy): T=0.3: CE 92.0% vs CE+SCL 92.6% (+0.6 pp)" in section
+    assert "Table 3 (noisy): T=0.3: ce 92.0% vs ce-scl 92.6% (+0.6 pp)" in section
     assert "training software: n/a" in text  # no run directories
     assert "No figures were made" in text
 
@@ -246,17 +226,17 @@ def test_different_encoder_is_not_comparable_but_shown(tmp_path):
     table = make_table(model="all-minilm-l6-v2")
     text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
     section = text.split("## Comparison with the paper", 1)[1]
-    row = find_row(parse_tables(section)[0], task="sst2", T="0.9")
-    assert row["verdict"] == "not comparable" and row["paper CE %"] == "90.0"
+    row = find_row(parse_tables(section)[0], task="sst2", noise="temperature T=0.9")
+    assert row["verdict"] == "not comparable" and row["paper ce %"] == "90.0"
     assert "Not comparable: different encoder (all-minilm-l6-v2; the paper fine-tunes RoBERTa-large)" in section
     assert "No cell of ours is comparable with the paper" in section
 
 
 def test_temperature_not_in_paper(tmp_path):
     table = make_table()
-    table.loc[table["temperature"] == 0.9, "temperature"] = 1.2
+    table.loc[table["noise_level"] == 0.9, "noise_level"] = 1.2
     text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
-    assert "the paper has no T=1.2 for sst2" in text
+    assert "the paper has no temperature T=1.2 for sst2 (its noisy table has T ∈ {0.3, 0.5, 0.7, 0.9})" in text
 
 
 @pytest.mark.parametrize("args, verdict, words", [
@@ -284,27 +264,30 @@ def test_paper_verdict_rules(args, verdict, words):
 
 def test_uniform_noise_rates_are_separate_cells(tmp_path):
     table = make_table(clean_seeds=0)
-    table = table[table["temperature"].isin([0.5, 0.9])].copy()
-    table["noise_rate"] = np.where(table["temperature"] == 0.5, 0.2, 0.4)
-    table["noise_family"] = "uniform"
-    table["temperature"] = NAN
+    table = table[table["noise_level"].isin([0.5, 0.9])].copy()
+    table["noise_level"] = np.where(table["noise_level"] == 0.5, 0.2, 0.4)
+    table["noise_family"], table["noise_param"] = "uniform", "rate"
     text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
     stats_rows = parse_tables(text)[0]
-    r02 = find_row(stats_rows, T="uniform r=0.2")
-    assert r02["n pairs"] == "7" and r02["CE mean %"] == f"{np.mean(CE[0.5]) * 100:.2f}"
-    assert find_row(stats_rows, T="uniform r=0.4")["n pairs"] == "7"
-    assert "uniform noise; the paper only uses temperature-scaled weak-model noise" in text
+    r02 = find_row(stats_rows, noise="uniform r=0.2")
+    assert r02["n pairs"] == "7" and r02["baseline mean %"] == f"{np.mean(CE[0.5]) * 100:.2f}"
+    r04 = find_row(stats_rows, noise="uniform r=0.4")
+    assert r04["n pairs"] == "7"
+    # the two rates form one Holm family
+    p = [signflip_exact(DIFF[t]) for t in (0.5, 0.9)]
+    assert (r02["p Holm"], r04["p Holm"]) == tuple(format_p(x) for x in multipletests(p, method="holm")[1])
+    assert "uniform noise; the paper only uses temperature noise" in text
 
 
 def test_single_method_and_single_seed(tmp_path):
     table = make_table()
     only_ce = table[table["method"] == "ce"]
     text = write_report(only_ce, None, tmp_path / "r", tmp_path / "a.md").read_text(encoding="utf-8")
-    assert "CE only" in text and "No cell has CE+SCL runs" in text
+    assert "ce only" in text and "No cell has a treatment run" in text
     one_seed = table[table["data_seed"] == 0]
     text = write_report(one_seed, None, tmp_path / "r", tmp_path / "b.md", figures_dir=tmp_path / "fig")
     text = text.read_text(encoding="utf-8")
-    row = find_row(parse_tables(text)[0], T="0.9")
+    row = find_row(parse_tables(text)[0], noise="temperature T=0.9")
     assert row["n pairs"] == "1" and row["p t-test"] == "n/a" and row["significant"] == "n/a"
     assert "too few for an interval or a test" in text
 

@@ -18,9 +18,10 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from noisebench.analysis.values import is_missing
 from noisebench.analysis.stats import (
-    CELL_KEYS,
     MAX_EXACT_SIGNFLIP_PAIRS,
+    cell_keys,
     compare_methods,
     format_p,
     holm,
@@ -52,10 +53,11 @@ def _run(run_id, task, method, seed, acc, *, dev=None, n_train=100, noise_family
         "model": MODEL,
         "n_train": n_train,
         "noise_family": noise_family,
-        "temperature": NAN if noise_family == "none" else temperature,
+        "noise_param": None if noise_family == "none" else "temperature",
+        "noise_level": NAN if noise_family == "none" else temperature,
         "realized_noise_rate": 0.0 if noise_family == "none" else 0.2,
         "method": method,
-        "lam": 0.0 if is_ce else lam,
+        "lam": NAN if is_ce else lam,
         "tau": NAN if is_ce else tau,
         "data_seed": seed,
         "noise_seed": 100 + seed,
@@ -113,8 +115,8 @@ def scipy_bca(d, **kw):
 
 def cell_by(cells, **key):
     found = [c for c in cells if all(
-        (isinstance(v, float) and math.isnan(v) and math.isnan(getattr(c, k)))
-        or getattr(c, k) == v for k, v in key.items())]
+        (isinstance(v, float) and math.isnan(v) and is_missing(c.key[k]))
+        or c.key[k] == v for k, v in key.items())]
     assert len(found) == 1, (key, found)
     return found[0]
 
@@ -128,7 +130,7 @@ def test_paired_cells_structure_and_counts():
     cells = paired_cells(make_table())
     assert len(cells) == 6
 
-    t05 = cell_by(cells, task="sst2", temperature=0.5, lam=0.1, tau=0.3)
+    t05 = cell_by(cells, task="sst2", noise_level=0.5, lam=0.1, tau=0.3)
     assert t05.n_pairs == 7
     assert t05.unpaired_baseline == ()
     assert t05.unpaired_treatment == ("scl-t05-s7",)
@@ -138,27 +140,28 @@ def test_paired_cells_structure_and_counts():
     assert t05.baseline_run_ids == tuple(f"ce-t05-s{s}" for s in range(7))
 
     # the second (lam, tau) variant shares the CE baseline; 4 CE runs stay unpaired
-    t05b = cell_by(cells, task="sst2", temperature=0.5, lam=0.3, tau=0.1)
+    t05b = cell_by(cells, task="sst2", noise_level=0.5, lam=0.3, tau=0.1)
     assert t05b.n_pairs == 3
     np.testing.assert_array_equal(t05b.baseline, CE_T05[:3])
     np.testing.assert_array_equal(t05b.treatment, SCL_T05_B)
     assert t05b.unpaired_baseline == tuple(f"ce-t05-s{s}" for s in range(3, 7))
 
     # pairing needs the full seed triple: the odd CE run (train seed differs) is unpaired
-    t09 = cell_by(cells, task="sst2", temperature=0.9)
+    t09 = cell_by(cells, task="sst2", noise_level=0.9)
     assert t09.n_pairs == 7
     assert t09.unpaired_baseline == ("ce-t09-odd",)
     np.testing.assert_array_equal(t09.differences, np.subtract(SCL_T09, CE_T09))
 
     # clean cell: NaN temperature grouped, not dropped
     clean = cell_by(cells, task="sst2", noise_family="none")
-    assert math.isnan(clean.temperature)
+    assert math.isnan(clean.key["noise_level"])
     assert clean.n_pairs == 7
 
     # single-method setting appears with n_pairs = 0 and NaN lam/tau
     qnli = cell_by(cells, task="qnli")
     assert qnli.n_pairs == 0
-    assert math.isnan(qnli.lam) and math.isnan(qnli.tau)
+    assert is_missing(qnli.key["treatment_method"])
+    assert math.isnan(qnli.key["lam"]) and math.isnan(qnli.key["tau"])
     assert qnli.unpaired_baseline == ("qnli-ce-s0", "qnli-ce-s1", "qnli-ce-s2")
 
     mnli = cell_by(cells, task="mnli")
@@ -173,14 +176,23 @@ def test_treatment_without_baseline_is_kept():
     assert mnli.unpaired_treatment == ("mnli-scl-s0",)
 
 
-def test_other_metric_and_ignored_methods():
+def test_other_metric_and_treatments():
     table = make_table()
-    extra = _run("ls-t05-s0", "sst2", "label-smoothing", 0, 0.7)
+    extra = _run("ls-t05-s0", "sst2", "label-smoothing", 0, 0.7, lam=NAN, tau=NAN)
     table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
-    cells = paired_cells(table, metric="test_macro_f1")
-    t05 = cell_by(cells, task="sst2", temperature=0.5, lam=0.1, tau=0.3)
+    cells = paired_cells(table, metric="test_macro_f1", treatments=["ce-scl"])
+    t05 = cell_by(cells, task="sst2", noise_level=0.5, lam=0.1, tau=0.3)
     np.testing.assert_allclose(t05.baseline, np.subtract(CE_T05, 0.02))
     assert len(cells) == 6
+    # by default every method other than the baseline is a treatment, paired with the same CE runs
+    every = paired_cells(table)
+    ls = cell_by(every, treatment_method="label-smoothing")
+    assert len(every) == 7 and ls.n_pairs == 1 and ls.baseline_run_ids == ("ce-t05-s0",)
+    np.testing.assert_allclose(ls.differences, [0.7 - CE_T05[0]])
+    # any method can be the baseline (one variant of it per setting, else the pairing is ambiguous)
+    one_variant = table[~table["run_id"].str.startswith("sclB")]
+    flipped = cell_by(paired_cells(one_variant, baseline="ce-scl", treatments=["ce"]), task="sst2", noise_level=0.9)
+    np.testing.assert_allclose(flipped.differences, np.subtract(CE_T09, SCL_T09))
 
 
 # --------------------------------------------------------------------------
@@ -324,8 +336,10 @@ def test_holm_ignores_nan():
 
 def test_compare_methods_table():
     out = compare_methods(make_table())
-    assert list(out.columns[: len(CELL_KEYS)]) == list(CELL_KEYS)
-    for col in ("n_pairs", "n_unpaired_baseline", "n_unpaired_treatment", "mean_ce", "mean_scl",
+    assert list(out.columns[: len(cell_keys())]) == list(cell_keys())
+    assert cell_keys()[:7] == ("task", "model", "n_train", "noise_family", "noise_level", "baseline_method",
+                               "treatment_method")
+    for col in ("n_pairs", "n_unpaired_baseline", "n_unpaired_treatment", "mean_baseline", "mean_treatment",
                 "mean_diff", "ci_low", "ci_high", "ci_method", "p_ttest", "p_signflip",
                 "signflip_exact", "p_wilcoxon", "p_holm", "significant"):
         assert col in out.columns
@@ -340,13 +354,13 @@ def test_compare_methods_table():
         assert mask.sum() == 1, key
         return out[mask].iloc[0]
 
-    r05 = row(task="sst2", temperature=0.5, lam=0.1)
-    r09 = row(task="sst2", temperature=0.9)
+    r05 = row(task="sst2", noise_level=0.5, lam=0.1)
+    r09 = row(task="sst2", noise_level=0.9)
     d05 = np.subtract(SCL_T05, CE_T05)
     assert r05.n_pairs == 7 and r05.n_unpaired_treatment == 1 and r05.n_unpaired_baseline == 0
     assert r09.n_unpaired_baseline == 1 and r09.n_unpaired_treatment == 0
     assert r05.mean_diff == pytest.approx(d05.mean(), abs=1e-15)
-    assert r05.mean_ce == pytest.approx(np.mean(CE_T05)) and r05.mean_scl == pytest.approx(np.mean(SCL_T05))
+    assert r05.mean_baseline == pytest.approx(np.mean(CE_T05)) and r05.mean_treatment == pytest.approx(np.mean(SCL_T05))
     assert (r05.ci_low, r05.ci_high) == tuple(pytest.approx(x, abs=1e-15) for x in scipy_bca(d05))
     assert r05.p_ttest == pytest.approx(stats.ttest_rel(SCL_T05, CE_T05).pvalue, rel=1e-12)
     assert r05.p_signflip == pytest.approx(brute_force_signflip(d05), abs=1e-12)
@@ -360,7 +374,7 @@ def test_compare_methods_table():
 
     # clean cell: family of its own, NaN temperature kept
     clean = row(task="sst2", noise_family="none")
-    assert math.isnan(clean.temperature)
+    assert math.isnan(clean.noise_level)
     assert clean.p_holm == pytest.approx(clean.p_signflip) and clean.holm_family_size == 1
 
     # variant B (3 pairs): no Wilcoxon, own family
@@ -391,6 +405,12 @@ def test_compare_methods_custom_family():
         compare_methods(table, family_by=("lr",))
 
 
+def test_missing_hyper_parameter_columns_count_as_nan():
+    out = compare_methods(make_table().drop(columns=["tau"]), n_resamples=200)
+    assert out["tau"].isna().all() and len(out) == 6  # the two ce-scl variants still differ by lam
+
+
+
 # --------------------------------------------------------------------------
 # input validation
 # --------------------------------------------------------------------------
@@ -398,10 +418,10 @@ def test_compare_methods_custom_family():
 
 @pytest.mark.parametrize("func", [paired_cells, compare_methods, seed_summary, top_k_by_dev])
 def test_missing_columns_named(func):
-    table = make_table().drop(columns=["train_seed", "tau"])
+    table = make_table().drop(columns=["train_seed", "noise_level"])
     with pytest.raises(ValueError) as err:
         func(table)
-    assert "tau" in str(err.value)
+    assert "noise_level" in str(err.value)
     if func in (paired_cells, compare_methods):
         assert "train_seed" in str(err.value)
 
@@ -477,11 +497,11 @@ def test_seed_summary_groups_nan_keys():
     clean_ce = out[(out["task"] == "sst2") & (out["noise_family"] == "none") & (out["method"] == "ce")]
     assert len(clean_ce) == 1
     r = clean_ce.iloc[0]
-    assert math.isnan(r.temperature) and math.isnan(r.tau)
+    assert math.isnan(r.noise_level) and math.isnan(r.tau)
     assert r.n_all == 7
     assert r.mean_all == pytest.approx(np.mean(CE_CLEAN))
     assert r.std_all == pytest.approx(np.std(CE_CLEAN, ddof=1))
-    scl05 = out[(out["temperature"] == 0.5) & (out["lam"] == 0.1) & (out["task"] == "sst2")
+    scl05 = out[(out["noise_level"] == 0.5) & (out["lam"] == 0.1) & (out["task"] == "sst2")
                 & (out["method"] == "ce-scl")].iloc[0]
     assert scl05.n_all == 8  # the unpaired run counts here
     # every run is accounted for exactly once
@@ -498,7 +518,7 @@ def test_format_p():
 def test_analysis_does_not_import_training_code():
     code = (
         "import sys, noisebench.analysis.stats, noisebench.analysis.paper\n"
-        "bad = [m for m in sys.modules if m.startswith(('noisebench.train', 'noisebench.cli'))]\n"
+        "bad = [m for m in sys.modules if m.startswith(('noisebench.train', 'noisebench.cli', 'torch'))]\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,231 @@
+"""Data preparation for figures and the report: tidy per-cell frames computed from the results table.
+
+Every function here returns a DataFrame (numbers only, no drawing), so what a figure shows can be
+tested without pixels. Accuracies and noise rates stay fractions; the drawing code scales them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from noisebench.analysis.results import read_config, read_embeddings, read_metrics, read_noise_json
+from noisebench.analysis.stats import compare_methods
+from noisebench.analysis.values import is_missing
+from noisebench.errors import ConfigError
+from noisebench.methods import BASELINE, get_method, hyper_parameter_names
+from noisebench.noise.families import get_family, is_clean
+
+PANEL_KEYS: tuple[str, ...] = ("task", "model", "n_train")
+SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + ("noise_family", "noise_level")
+MEMORISATION_COLUMNS: tuple[str, ...] = ("train_acc_clean", "train_acc_corrupted_noisy")
+
+
+def method_label(method: str, params: Mapping[str, Any]) -> str:
+    """``get_method(method).label`` of the hyper-parameters that are set; an unknown method's bare name."""
+    try:
+        spec = get_method(method)
+    except ConfigError:
+        return str(method)
+    values = {p.name: float(params[p.name]) for p in spec.hyper_parameters if not is_missing(params.get(p.name))}
+    return spec.label(values)
+
+
+def noise_label(family: Any, level: Any) -> str:
+    """``clean`` or the family, its parameter's symbol and the level, e.g. ``temperature T=0.9``."""
+    if is_clean(family):
+        return "clean"
+    return f"{family} {get_family(family).parameter.symbol}={float(level):g}"
+
+
+def with_labels(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` plus a ``method_label`` column (one label per method and hyper-parameter values)."""
+    hps = [c for c in hyper_parameter_names() if c in table.columns]
+    labels = [method_label(r["method"], r) for r in table[["method", *hps]].to_dict("records")]
+    return table.assign(method_label=labels)
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean and two-sided Student-t interval; the interval is NaN for fewer than 2 values."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(np.mean(x))
+    if x.size < 2:
+        return (mean, math.nan, math.nan)
+    half = float(sps.t.ppf(0.5 + confidence / 2, x.size - 1) * np.std(x, ddof=1) / math.sqrt(x.size))
+    return (mean, mean - half, mean + half)
+
+
+def groups(frame: pd.DataFrame, keys: Sequence[str]) -> Iterable[tuple[dict[str, Any], pd.DataFrame]]:
+    """``(key dict, rows)`` per group, NaN keys kept, in sorted order."""
+    if frame.empty:
+        return []
+    grouped = frame.groupby(list(keys), dropna=False, sort=True)
+    return ((dict(zip(keys, k if isinstance(k, tuple) else (k,))), g) for k, g in grouped)
+
+
+def cell_summary(table: pd.DataFrame, *, metric: str = "test_accuracy", confidence: float = 0.95) -> pd.DataFrame:
+    """One row per (setting, method label): ``n``, ``mean``, ``sd``, t-interval ``ci_low``/``ci_high``, ``values``.
+
+    The setting is (task, model, n_train, noise_family, noise_level); ``noise_level`` is NaN for
+    clean runs. ``values`` holds the runs' metric (for drawing single runs); ``sd`` (ddof=1) and
+    the interval are NaN for a single run. Runs without the metric are left out.
+    """
+    rows = with_labels(table[pd.to_numeric(table[metric], errors="coerce").notna()])
+    out = []
+    for key, group in groups(rows, SETTING_KEYS + ("method", "method_label")):
+        values = group[metric].to_numpy(dtype=float)
+        mean, low, high = t_interval(values, confidence)
+        sd = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+        out.append({**key, "n": len(values), "mean": mean, "sd": sd, "ci_low": low, "ci_high": high,
+                    "values": tuple(values)})
+    columns = [*SETTING_KEYS, "method", "method_label", "n", "mean", "sd", "ci_low", "ci_high", "values"]
+    return pd.DataFrame(out, columns=columns)
+
+
+_DRAW_COLUMNS = ["task", "n_train", "noise_family", "noise_level", "rate"]
+
+
+def noise_draws(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct noise draw of the noisy runs: task, n_train, noise_family, noise_level, rate.
+
+    Runs that share (task, n_train, family, level, data_seed, noise_seed) share their noisy labels,
+    so they are one draw; ``rate`` is the realised noise rate of its N training labels.
+    """
+    if "realized_noise_rate" not in table.columns:
+        return pd.DataFrame(columns=_DRAW_COLUMNS)
+    noisy = table[~table["noise_family"].map(is_clean)].assign(
+        noise_level=lambda f: pd.to_numeric(f["noise_level"], errors="coerce"),
+        rate=lambda f: pd.to_numeric(f["realized_noise_rate"], errors="coerce"))
+    noisy = noisy[noisy["noise_level"].notna() & noisy["rate"].notna()]
+    draw = [c for c in ("task", "n_train", "noise_family", "noise_level", "data_seed", "noise_seed") if c in noisy]
+    return noisy.drop_duplicates(subset=draw).reindex(columns=_DRAW_COLUMNS).reset_index(drop=True)
+
+
+def artifact_noise_draws(paths: Iterable[Path | str]) -> pd.DataFrame:
+    """One row per noise artifact (rate over its whole relabelled pool; ``n_train`` NaN)."""
+    rows = []
+    for path in paths:
+        meta = read_noise_json(Path(path))
+        family = meta["family"]
+        level = meta["params"][get_family(family).parameter.name]
+        rows.append({"task": meta.get("task", "?"), "n_train": math.nan, "noise_family": family,
+                     "noise_level": float(level), "rate": float(meta["realized_noise_rate"])})
+    return pd.DataFrame(rows, columns=_DRAW_COLUMNS)
+
+
+def noise_rates(draws: pd.DataFrame) -> pd.DataFrame:
+    """Realised noise rate per (task, n_train, noise_family, noise_level): ``mean``, ``min``, ``max``, ``n_draws``."""
+    keys = ["task", "n_train", "noise_family", "noise_level"]
+    if draws.empty:
+        return pd.DataFrame(columns=[*keys, "mean", "min", "max", "n_draws"])
+    agg = draws.groupby(keys, dropna=False, sort=True)["rate"].agg(["mean", "min", "max", "size"])
+    return agg.rename(columns={"size": "n_draws"}).reset_index()
+
+
+def paired_differences(table: pd.DataFrame, *, baseline: str = BASELINE, **kwargs: Any) -> pd.DataFrame:
+    """:func:`~noisebench.analysis.stats.compare_methods` plus ``baseline_label`` and ``treatment_label``.
+
+    One row per cell: the paired difference treatment − baseline per noise level with its bootstrap
+    interval and the Holm-adjusted p over the levels of one family (see ``compare_methods``).
+    """
+    scored = table[pd.to_numeric(table[kwargs.get("metric", "test_accuracy")], errors="coerce").notna()]
+    out = compare_methods(scored, baseline=baseline, **kwargs)
+    labels = [method_label(r["treatment_method"], r) if not is_missing(r["treatment_method"]) else "n/a"
+              for r in out.to_dict("records")]
+    return out.assign(baseline_label=method_label(baseline, {}), treatment_label=labels)
+
+
+def memorisation(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: str, noise_level: float) -> pd.DataFrame:
+    """Per (task, model, n_train, method label, epoch): mean share of clean examples fitted and of corrupted
+    examples predicted as their *noisy* label (memorised), over the runs at one noise level; ``n_runs``.
+    """
+    runs = with_labels(table[(table["noise_family"] == noise_family)
+                             & np.isclose(pd.to_numeric(table["noise_level"], errors="coerce"), noise_level)])
+    hist = history.assign(**{c: pd.to_numeric(history[c], errors="coerce") for c in ("epoch", *MEMORISATION_COLUMNS)})
+    merged = hist.merge(runs[["run_id", *PANEL_KEYS, "method", "method_label"]], on="run_id")
+    merged = merged[merged["epoch"].notna()]
+    keys = [*PANEL_KEYS, "method", "method_label", "epoch"]
+    if merged.empty:
+        return pd.DataFrame(columns=[*keys, *MEMORISATION_COLUMNS, "n_runs"])
+    grouped = merged.groupby(keys, dropna=False, sort=True)
+    out = grouped[list(MEMORISATION_COLUMNS)].mean().join(grouped["run_id"].nunique().rename("n_runs"))
+    return out.reset_index()
+
+
+def transition_matrix(path: Path | str) -> pd.DataFrame:
+    """Clean → noisy label counts (rows clean, columns noisy) of a noise artifact or a run directory.
+
+    ``attrs`` carries ``task``, ``noise_family``, ``noise_level``, ``rate`` (realised noise rate)
+    and ``source`` (what the counts are over).
+    """
+    path = Path(path)
+    if (path / "noise.json").is_file() or path.name == "noise.json":
+        meta = read_noise_json(path)
+        family = meta.get("family")
+        level = (meta.get("params") or {}).get(get_family(family).parameter.name) if not is_clean(family) else None
+        source = "noise artifact (whole relabelled pool)"
+    elif (path / "metrics.json").is_file():
+        config = read_config(path) if (path / "config.json").is_file() else {}
+        meta = {**read_metrics(path), "task": config.get("task", "?")}
+        family, level = config.get("noise_family"), config.get("noise_level")
+        source = f"run {path.name} (N={config.get('n_train')} training labels)"
+    else:
+        raise FileNotFoundError(f"{path}: neither a noise artifact (noise.json) nor a run directory (metrics.json)")
+    tm = meta.get("transition_matrix")
+    if not tm or "counts" not in tm:
+        raise ValueError(f"{path}: no transition_matrix with counts")
+    if tm.get("orientation", "rows=clean, cols=noisy") != "rows=clean, cols=noisy":
+        raise ValueError(f"{path}: unexpected transition-matrix orientation {tm.get('orientation')!r}")
+    counts = np.asarray(tm["counts"], dtype=float)
+    labels = [str(x) for x in (tm.get("labels") or range(counts.shape[0]))]
+    frame = pd.DataFrame(counts, index=pd.Index(labels, name="clean label"), columns=pd.Index(labels, name="noisy label"))
+    rate = meta.get("realized_noise_rate")
+    if rate is None and counts.sum() > 0:
+        rate = 1.0 - np.trace(counts) / counts.sum()
+    frame.attrs.update(task=meta.get("task", "?"), noise_family=family, noise_level=level, rate=rate, source=source)
+    return frame
+
+
+def class_names(run_dir: Path | str) -> list[str] | None:
+    """Class names of a run, from its metrics.json transition matrix (None when unavailable)."""
+    try:
+        labels = (read_metrics(Path(run_dir)).get("transition_matrix") or {}).get("labels")
+    except (OSError, ValueError):
+        return None
+    return [str(x) for x in labels] if labels else None
+
+
+EXACT_TSNE_MAX_POINTS: int = 500
+"""Up to this many points t-SNE uses the exact gradient, above it Barnes-Hut."""
+
+
+def tsne_points(run_dir: Path | str, *, max_points: int | None = 2000, perplexity: float = 30.0) -> pd.DataFrame:
+    """2-D t-SNE of a run's test [CLS] embeddings: columns ``x``, ``y``, ``label``; ``attrs["n_total"]``.
+
+    ``sklearn.manifold.TSNE(random_state=0, init="pca")``, perplexity capped below ``(n - 1) / 3``;
+    above ``max_points`` a fixed (seed 0) subsample, the same indices for every run of equal length.
+    """
+    from sklearn.manifold import TSNE
+
+    cls, labels = read_embeddings(Path(run_dir))
+    n = cls.shape[0]
+    if n < 5:
+        raise ValueError(f"{run_dir}: t-SNE needs at least 5 points, got {n}")
+    if max_points is not None and n > max_points:
+        idx = np.sort(np.random.default_rng(0).choice(n, size=max_points, replace=False))
+        cls, labels = cls[idx], labels[idx]
+    perp = float(min(perplexity, max(1.0, (cls.shape[0] - 1) / 3.0 - 1e-6)))
+    method = "exact" if cls.shape[0] <= EXACT_TSNE_MAX_POINTS else "barnes_hut"
+    xy = TSNE(n_components=2, random_state=0, init="pca", perplexity=perp, method=method).fit_transform(cls)
+    frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "label": labels})
+    frame.attrs["n_total"] = n
+    return frame
