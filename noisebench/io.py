@@ -1,37 +1,59 @@
-"""Atomic writes: a file or directory appears under its final name complete, or not at all."""
+"""Atomic publishing: a file or directory appears under its final name complete, or not at all.
+
+This module is the one place that publishes results (noise artifacts, run directories, tables,
+figures, reports). Everything is assembled under a hidden sibling ``.<name>.tmp-<random>``
+(readers ignore hidden names), flushed to disk, renamed into place, and the rename itself is made
+durable by fsyncing the parent directory.
+
+Temporary files and folders are created with ``os.open(..., 0o666)`` and ``os.mkdir(..., 0o777)``
+rather than ``tempfile.mkstemp``/``mkdtemp`` (which create private 0600/0700 entries): the kernel
+then applies the process umask (or a default ACL) itself, so published results can be shared by a
+group or by cluster nodes running as other users, and the umask never has to be read (reading it
+with ``os.umask`` means changing it, which races with other threads).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from noisebench.faults import crash_point
 
+FILE_MODE = 0o666  # before the umask
+DIR_MODE = 0o777  # before the umask
+_TEMP_TRIES = 100
+
+#: Whether an existing final may be replaced: a flag, or a predicate called with the existing path.
+Overwrite = bool | Callable[[Path], bool]
+
 
 @contextmanager
-def atomic_dir(final: Path, *, overwrite: bool = False, crash_name: str = "dir-write") -> Iterator[Path]:
+def atomic_dir(final: Path, *, overwrite: Overwrite = False, crash_name: str = "dir-write") -> Iterator[Path]:
     """Yield a temporary sibling directory that is renamed to ``final`` when the block succeeds.
 
-    A crash or an exception inside the block leaves ``final`` untouched (absent, or as it was).
+    ``overwrite`` says whether an existing ``final`` may be replaced: ``True``/``False``, or a
+    predicate such as "not DONE" for run directories. It is asked before the block (so a refused
+    publish fails early) and again just before the rename (``final`` may have appeared meanwhile);
+    a refusal raises ``FileExistsError``. A crash or an exception inside the block leaves ``final``
+    untouched (absent, or as it was). Call while holding the right to write ``final`` (its claim, or
+    as its only writer): stale temporary siblings are deleted first.
     """
     final = Path(final)
-    if final.exists() and not overwrite:
-        raise FileExistsError(f"{final} already exists")
+    _check_replaceable(final, overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
     remove_leftovers(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp = _make_temp_dir(final)
     try:
         yield tmp
+        _fsync_tree(tmp)
         crash_point(crash_name)
-        if final.exists() and overwrite:
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        _replace(tmp, final, move_old_aside=_check_replaceable(final, overwrite))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -43,14 +65,17 @@ def remove_leftovers(final: Path) -> None:
     Call only while holding the right to write ``final`` (its claim, or as its only writer).
     """
     for leftover in Path(final).parent.glob(f".{Path(final).name}.tmp-*"):
-        shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+        _remove(leftover)
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, crash_name: str = "file-write") -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and rename it."""
+    """Write ``data`` to ``path`` through a hidden temporary sibling: fsync, rename, fsync the folder.
+
+    The file gets ``0o666 & ~umask`` like any file the user creates.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    fd, tmp = _make_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -59,8 +84,9 @@ def write_bytes_atomic(path: Path, data: bytes, *, crash_name: str = "file-write
         crash_point(crash_name)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -72,6 +98,103 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _temp_sibling(final: Path, tag: str = "") -> Path:
+    """A hidden name that readers skip and :func:`remove_leftovers` finds: ``.<name>.tmp-<tag><random>``."""
+    return final.with_name(f".{final.name}.tmp-{tag}{secrets.token_hex(6)}")
+
+
+def _make_temp_file(final: Path) -> tuple[int, Path]:
+    """Create (O_EXCL) a temporary sibling file with the umask-respecting mode; return its fd and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(_TEMP_TRIES):
+        tmp = _temp_sibling(final)
+        try:
+            return os.open(tmp, flags, FILE_MODE), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file next to {final}")
+
+
+def _make_temp_dir(final: Path) -> Path:
+    """Create a temporary sibling directory with the umask-respecting mode."""
+    for _ in range(_TEMP_TRIES):
+        tmp = _temp_sibling(final)
+        try:
+            os.mkdir(tmp, DIR_MODE)
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary directory next to {final}")
+
+
+def _check_replaceable(final: Path, overwrite: Overwrite) -> bool:
+    """Raise FileExistsError if ``final`` exists and may not be replaced; return whether it exists."""
+    if not final.exists():
+        return False
+    allowed = overwrite(final) if callable(overwrite) else overwrite
+    if not allowed:
+        raise FileExistsError(f"{final} already exists and may not be replaced")
+    return True
+
+
+def _replace(tmp: Path, final: Path, *, move_old_aside: bool) -> None:
+    """Rename ``tmp`` to ``final``; with ``move_old_aside`` the existing ``final`` goes first.
+
+    The old version is renamed away rather than deleted in place, so ``final`` is briefly absent
+    but never half-deleted; a crash in between leaves it under a ``.tmp-old-`` name for
+    :func:`remove_leftovers`. Without ``move_old_aside`` a ``final`` that appeared since the check
+    is never removed: the rename fails on it instead.
+    """
+    old = _temp_sibling(final, "old-") if move_old_aside else None
+    if old is not None:
+        try:
+            os.replace(final, old)
+        except FileNotFoundError:
+            old = None
+    os.replace(tmp, final)
+    _fsync_dir(final.parent)
+    if old is not None:
+        _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush every file and folder under ``root`` so the rename never publishes unwritten data."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if not (Path(folder) / name).is_symlink():
+                _fsync_file(Path(folder) / name)
+        _fsync_dir(Path(folder))
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """fsync a directory so a rename in it survives a power cut; a no-op where that is unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # e.g. Windows cannot open a directory
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems (and platforms) refuse fsync on a directory
+    finally:
+        os.close(fd)
 
 
 def _json_default(value: Any) -> Any:

@@ -7,18 +7,15 @@ traceback and a FAILED marker instead of DONE; a later attempt replaces it.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from noisebench.faults import crash_point
-from noisebench.io import remove_leftovers, write_json_atomic
-from noisebench.train.config import RunConfig
+from noisebench.io import atomic_dir, write_json_atomic
+from noisebench.schema import RunConfig
 
 DONE = "DONE"
 FAILED = "FAILED"
@@ -36,28 +33,22 @@ def is_done(path: Path) -> bool:
     return (Path(path) / DONE).is_file()
 
 
-def _publish(results_dir: Path, config: RunConfig, fill) -> Path:
-    """Build the run directory in a temporary sibling, then move it into place (replacing a FAILED one)."""
-    root = runs_root(results_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / config.run_id
-    remove_leftovers(final)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{config.run_id}.tmp-", dir=root))
-    try:
+def _publish(results_dir: Path, config: RunConfig, fill: Callable[[Path], str]) -> Path:
+    """Build the run directory in a temporary sibling, then move it into place.
+
+    ``fill`` writes the run's files into the temporary folder and returns the marker to write last.
+    A FAILED (or unmarked) run directory is replaced; a DONE one is never (FileExistsError).
+    """
+    final = run_path(results_dir, config)
+    with atomic_dir(final, overwrite=_replaceable, crash_name="run-write") as tmp:
         write_json_atomic(tmp / "config.json", config.to_dict())
         marker = fill(tmp)
         (tmp / marker).write_text("")
-        crash_point("run-write")
-        if final.exists():
-            if is_done(final):
-                raise FileExistsError(f"run {final} is already done")
-            trash = Path(tempfile.mkdtemp(prefix=f".{config.run_id}.tmp-old-", dir=root))
-            os.replace(final, trash / "old")
-            shutil.rmtree(trash, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _replaceable(existing: Path) -> bool:
+    return not is_done(existing)
 
 
 def write_done(results_dir: Path, config: RunConfig, metrics: dict[str, Any], embeddings: np.ndarray | None = None, test_labels: np.ndarray | None = None) -> Path:
