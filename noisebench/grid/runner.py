@@ -24,10 +24,12 @@ from tqdm.auto import tqdm
 from noisebench.analysis.results import collect_table
 from noisebench.assets import ASSETS, asset_path
 from noisebench.errors import ConfigError
-from noisebench.grid.artifacts import ensure_artifact, noise_spec
+from noisebench.grid.artifacts import ensure_artifact, needed_artifacts
 from noisebench.grid.claims import claim, is_claimed
 from noisebench.io import write_bytes_atomic
-from noisebench.train.config import RunConfig
+from noisebench.methods import get_method
+from noisebench.noise.families import noise_label
+from noisebench.schema import RunConfig
 from noisebench.train.rundir import FAILED, is_done, run_path, runs_root, write_done, write_failed
 
 log = logging.getLogger(__name__)
@@ -87,8 +89,8 @@ def plan(configs: Sequence[RunConfig], results_dir: Path) -> pd.DataFrame:
     rows = [
         {
             "run_id": c.run_id, "state": run_state(results_dir, c), "task": c.task, "n_train": c.n_train,
-            "noise": c.noise_family if c.noise_family == "none" else f"{c.noise_family}={c.temperature if c.temperature is not None else c.noise_rate:g}",
-            "method": c.method if c.method == "ce" else f"ce-scl(λ={c.lam:g},τ={c.tau:g})",
+            "noise": noise_label(c.noise_family, c.noise_param, c.noise_level),
+            "method": get_method(c.method).label(c.method_params),
             "seeds": f"d{c.data_seed}/n{c.noise_seed}/t{c.train_seed}",
         }
         for c in configs
@@ -131,11 +133,7 @@ def write_results_table(results_dir: Path) -> Path:
 
 def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> int:
     """Generate every distinct noise artifact the runs need, once, before runs are dispatched."""
-    firsts: dict[object, RunConfig] = {}
-    for config in configs:
-        spec = noise_spec(config)
-        if spec is not None:
-            firsts.setdefault((config.task, spec), config)
+    firsts = needed_artifacts(configs)
     for config in tqdm(list(firsts.values()), desc="noise artifacts", unit="artifact", disable=not progress or not firsts):
         ensure_artifact(results_dir, config, data_dir=data_dir)
     return len(firsts)

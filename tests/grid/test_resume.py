@@ -18,7 +18,7 @@ name: killme
 tasks: [sst2]
 model: {model}
 n_train: [16]
-noise: {{family: temperature, temperatures: [0.5]}}
+noise: {{family: temperature, levels: [0.5]}}
 methods: [ce, {{name: ce-scl, lam: [0.9], tau: [0.3]}}]
 seeds: {{data: [0, 1], noise: [0, 1], train: [0, 1]}}
 training: {{epochs: 2, batch_size: 8, lr: 1.0e-3, max_length: 16}}

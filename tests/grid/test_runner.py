@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ name: tiny
 tasks: [sst2]
 model: {model}
 n_train: [16]
-noise: {{family: temperature, temperatures: [0.5, 2.0]}}
+noise: {{family: temperature, levels: [0.5, 2.0]}}
 methods: [ce, {{name: ce-scl, lam: [0.9], tau: [0.3]}}]
 seeds: {{data: [0, 1], noise: [0, 1], train: [0, 1]}}
 training: {{epochs: 1, batch_size: 8, lr: 1.0e-3, max_length: 16}}
@@ -37,18 +38,36 @@ def grid_file(tmp_path, tiny_model_dir, glue_dir, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture()
+def group_umask():
+    """A results folder shared by a group: umask 002."""
+    previous = os.umask(0o002)
+    yield 0o002
+    os.umask(previous)
+
+
+def assert_follows_umask(folder: Path, umask: int) -> None:
+    """``folder`` and everything published in it (hidden names aside) carry the umask's modes."""
+    for path in [folder, *folder.rglob("*")]:
+        if any(part.startswith(".") for part in path.relative_to(folder.parent).parts):
+            continue
+        expected = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
 def metrics_by_run(results: Path) -> dict[str, float]:
     table = pd.read_parquet(results / "results.parquet")
     return dict(zip(table["run_id"], table["test_accuracy"]))
 
 
-def test_grid_runs_every_cell_once_and_writes_the_table(grid_file, tmp_path):
+def test_grid_runs_every_cell_once_and_writes_the_table(grid_file, tmp_path, group_umask):
     configs = expand(load_grid(grid_file))
     summary = run_grid(configs, tmp_path / "r", progress=False)
     assert summary.counts() == {"done": 8}
+    assert_follows_umask(tmp_path / "r", group_umask)  # runs, artifacts, results.parquet
     table = pd.read_parquet(tmp_path / "r" / "results.parquet")
     assert sorted(table["run_id"]) == sorted(c.run_id for c in configs)
-    assert set(table["method"]) == {"ce", "ce-scl"} and set(table["temperature"]) == {0.5, 2.0}
+    assert set(table["method"]) == {"ce", "ce-scl"} and set(table["noise_level"]) == {0.5, 2.0}
     # one artifact per (T, data_seed, noise_seed), shared by both methods
     assert len(list((tmp_path / "r" / "noise").glob("sst2/*/*/noise.json"))) == 4
 
@@ -137,7 +156,7 @@ def test_cli_grid_dry_run_collect_and_exit_status(grid_file, tmp_path):
 
     dry = nb("train", "--grid", grid_file, "--results", results, "--dry-run")
     assert dry.returncode == 0 and "8 runs: todo 8" in dry.stdout and not results.exists()
-    grid_file.write_text(grid_file.read_text().replace("n_train: [16]", "n_train: [16, 100000]").replace("temperatures: [0.5, 2.0]", "temperatures: [0.5]"))
+    grid_file.write_text(grid_file.read_text().replace("n_train: [16]", "n_train: [16, 100000]").replace("levels: [0.5, 2.0]", "levels: [0.5]"))
     run = nb("train", "--grid", grid_file, "--results", results)
     assert run.returncode == 1 and "failed 4" in run.stdout and run.stderr.count("traceback.txt") == 4
     (results / "results.parquet").unlink()

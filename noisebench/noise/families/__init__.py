@@ -46,6 +46,14 @@ def level_parameter(family: str, noise_param: str | None) -> Parameter:
     raise ConfigError(f"noise family {family} is set by {own.name} or {TARGET_RATE.name}, not {noise_param!r}")
 
 
+def noise_label(family: object, noise_param: object, level: object) -> str:
+    """``clean``, or the family with its level, e.g. ``temperature T=0.9`` or ``temperature ρ=0.2``."""
+    if is_clean(family):
+        return "clean"
+    param = None if noise_param is None or noise_param != noise_param else str(noise_param)
+    return f"{family} {level_parameter(str(family), param).symbol}={float(level):g}"  # type: ignore[arg-type]
+
+
 def is_clean(name: object) -> bool:
     """Whether a run's ``noise_family`` means clean labels (``"none"``, or missing in a table)."""
     return name is None or name == CLEAN or (isinstance(name, float) and name != name)
@@ -54,4 +62,4 @@ def is_clean(name: object) -> bool:
 register_family(TemperatureFamily())
 register_family(UniformFamily())
 
-__all__ = ["CLEAN", "DEFAULT_FAMILY", "TARGET_RATE", "level_parameter", "FAMILIES", "NoiseFamily", "NoiseInputs", "draw_labels", "get_family", "is_clean", "register_family"]
+__all__ = ["CLEAN", "DEFAULT_FAMILY", "TARGET_RATE", "level_parameter", "noise_label", "FAMILIES", "NoiseFamily", "NoiseInputs", "draw_labels", "get_family", "is_clean", "register_family"]
