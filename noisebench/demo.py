@@ -1,26 +1,27 @@
-"""The offline demo grid: rt-polarity, N=100, three temperatures, CE vs CE+SCL (paper λ, τ), two seeds."""
+"""The offline demo grid: rt-polarity, N=100, clean + two noise rates, CE vs CE+SCL (paper λ, τ), three seed sets."""
 
 from __future__ import annotations
 
-from noisebench.methods import BASELINE
-from noisebench.methods.ce_scl import CE_SCL
-from noisebench.noise.families.temperature import TemperatureFamily
+from typing import Any
+
+from noisebench.grid.spec import GridSpec, expand
 from noisebench.schema import RunConfig
 
-DEMO_TEMPERATURES = (0.1, 0.5, 0.9)
-DEMO_SEEDS = (0, 1)
-DEMO_METHODS = (BASELINE, CE_SCL.name)
+DEMO_GRID: dict[str, Any] = {
+    "name": "demo",
+    "description": "offline demo: rt-polarity, MiniLM (mean pooling), N=100, clean + in-sample temperature noise at rates 0.1 and 0.3",
+    "tasks": ["rt-polarity"],
+    "model": "all-minilm-l6-v2",
+    "n_train": [100],
+    "noise": {"family": "temperature", "target_rates": [0.1, 0.3], "weak_fit": "in-sample", "include_clean": True},
+    "methods": ["ce", {"name": "ce-scl", "lam": [0.9], "tau": [0.3]}],
+    "seeds": {"data": [0, 1, 2], "noise": [0, 1, 2], "train": [0, 1, 2]},
+    "training": {"epochs": 5, "batch_size": 16, "lr": 3e-4, "max_length": 64, "pooling": "mean"},
+    "evaluation": {"dev_limit": 200, "test_limit": 500},
+}
+"""The quick grid's recipe at a third of its size (experiments/quick.yaml); validated by the grid schema."""
 
 
 def demo_configs() -> list[RunConfig]:
-    """12 runs sized for about 8 minutes on 2 CPU cores (short epochs, evaluation on split prefixes)."""
-    common = dict(
-        task="rt-polarity", n_train=100, noise_family=TemperatureFamily.name, epochs=5, batch_size=16, lr=3e-4,
-        max_length=64, dev_limit=200, test_limit=500,
-    )
-    return [
-        RunConfig(**common, noise_level=t, data_seed=s, noise_seed=s, train_seed=s, method=m)
-        for t in DEMO_TEMPERATURES
-        for s in DEMO_SEEDS
-        for m in DEMO_METHODS
-    ]
+    """18 runs (3 noise settings x 2 methods x 3 seed sets), sized for under 10 minutes on 2 CPU cores."""
+    return expand(GridSpec.model_validate(DEMO_GRID))

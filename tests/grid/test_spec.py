@@ -480,14 +480,16 @@ def test_shipped_grids_load(name):
 def test_shipped_grid_sizes():
     quick = load_grid(REPO / "experiments" / "quick.yaml")
     runs = expand(quick)
-    assert len(runs) == 5 * 2 * 5
-    assert {r.model for r in runs} == {"all-minilm-l6-v2"}
-    assert {r.noise_family for r in runs} == {"temperature"}
-    assert sorted({r.noise_level for r in runs}) == [0.1, 0.3, 0.5, 0.7, 0.9]
+    assert len(runs) == 4 * 2 * 10
+    assert {r.model for r in runs} == {"all-minilm-l6-v2"} and {r.pooling for r in runs} == {"mean"}
+    assert {r.noise_family for r in runs} == {"temperature", "none"}
+    noisy = [r for r in runs if r.noise_family != "none"]
+    assert {(r.noise_param, r.weak_fit) for r in noisy} == {("target_rate", "in-sample")}
+    assert sorted({r.noise_level for r in noisy}) == [0.1, 0.2, 0.3]
     assert (quick.training.epochs, quick.training.lr, quick.training.max_length) == (5, 3e-4, 64)
     assert (quick.evaluation.dev_limit, quick.evaluation.test_limit) == (200, 1000)
-    assert len(noise_jobs(quick)) == 25
-    assert "Sized for about 30 minutes on 2 CPU cores" in (REPO / "experiments" / "quick.yaml").read_text()
+    assert len(noise_jobs(quick)) == 3 * 10
+    assert "at most 45 minutes on 2 CPU cores" in (REPO / "experiments" / "quick.yaml").read_text()
 
     noise = load_grid(REPO / "experiments" / "paper-noise.yaml")
     assert len(expand(noise)) == 3 * 5 * 10 * 2
