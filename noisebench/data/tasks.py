@@ -10,7 +10,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from noisebench.data.glue import GLUE_TASKS, load_glue_dir, load_glue_hub
 from noisebench.errors import DataError
@@ -20,6 +19,11 @@ SPLIT_SEED = 0
 
 WEAK_TRAIN_FRACTION = 0.2
 WEAK_TRAIN_MAX = 2000
+MIN_TRAIN_PER_CLASS = 5
+"""Examples of each class the train split needs: the weak-train carve-out (20%) then holds one of each."""
+MIN_DEV_PER_CLASS = 2
+"""Examples of each class the dev split needs: its validation and test halves then hold one of each."""
+RT_TEST_SIZE, RT_DEV_SIZE = 2000, 1000
 COLUMNS = ["id", "text", "text_pair", "label"]
 
 
@@ -73,8 +77,26 @@ def frame_hash(frame: pd.DataFrame) -> str:
 
 def _stratified_split(frame: pd.DataFrame, size: int | float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split off ``size`` examples (count or fraction), stratified by label, with SPLIT_SEED."""
+    from sklearn.model_selection import train_test_split  # imported here: the CLI's cheap checks need no sklearn
+
     rest, part = train_test_split(frame, test_size=size, random_state=SPLIT_SEED, stratify=frame["label"])
     return rest.reset_index(drop=True), part.reset_index(drop=True)
+
+
+def require_per_class(frame: pd.DataFrame, what: str, label_names: tuple[str, ...], minimum: int) -> None:
+    """Raise DataError unless ``frame`` holds at least ``minimum`` examples of every class.
+
+    Checked before each fixed split, so degenerate data (a header-only file, a handful of rows, a
+    single class) is reported as too small, with the minimum, instead of failing inside scikit-learn.
+    """
+    counts = frame["label"].value_counts()
+    found = [int(counts.get(k, 0)) for k in range(len(label_names))]
+    if min(found) < minimum:
+        by_class = ", ".join(f"{name} {n}" for name, n in zip(label_names, found))
+        raise DataError(
+            f"{what} is too small: {len(frame)} examples ({by_class}); "
+            f"need at least {minimum} examples of each of its {len(label_names)} classes"
+        )
 
 
 def _carve_weak_train(pool: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -86,8 +108,15 @@ def _build_rt_polarity(**_: object) -> TaskData:
     from noisebench.data.rt_polarity import LABEL_NAMES, load_rt_polarity
 
     corpus = load_rt_polarity()
-    rest, test = _stratified_split(corpus, 2000)
-    pool, dev = _stratified_split(rest, 1000)
+    minimum = RT_TEST_SIZE + RT_DEV_SIZE + MIN_TRAIN_PER_CLASS * len(LABEL_NAMES)
+    if len(corpus) < minimum:
+        raise DataError(
+            f"the Rotten Tomatoes corpus is too small: {len(corpus)} usable snippets; need at least {minimum} "
+            f"(test {RT_TEST_SIZE}, dev {RT_DEV_SIZE}, and {MIN_TRAIN_PER_CLASS} per class for the pool)"
+        )
+    require_per_class(corpus, "the Rotten Tomatoes corpus", LABEL_NAMES, 2 * MIN_TRAIN_PER_CLASS)
+    rest, test = _stratified_split(corpus, RT_TEST_SIZE)
+    pool, dev = _stratified_split(rest, RT_DEV_SIZE)
     pool, weak_train = _carve_weak_train(pool)
     return TaskData("rt-polarity", LABEL_NAMES, False, pool, weak_train, dev, test)
 
@@ -100,12 +129,16 @@ def _glue_builder(task: str) -> Callable[..., TaskData]:
             load_glue_dir(task, data_dir, pool_from_dev=pool_from_dev) if data_dir is not None else load_glue_hub(task)
         )
         dev = splits["dev"]
+        names = spec.label_names
         if pool_from_dev:
+            require_per_class(dev, f"task {task}: the dev split (halved into dev and the train pool)", names, 2 * MIN_TRAIN_PER_CLASS)
             dev, pool = _stratified_split(dev, 0.5)
         elif "train" in splits:
             pool = splits["train"]
         else:
             raise DataError(f"task {task}: no training file; pass --pool-from-dev to carve the pool from dev")
+        require_per_class(pool, f"task {task}: the train split", names, MIN_TRAIN_PER_CLASS)
+        require_per_class(dev, f"task {task}: the dev split (halved into validation and test)", names, MIN_DEV_PER_CLASS)
         dev, test = _stratified_split(dev, 0.5)
         pool, weak_train = _carve_weak_train(pool)
         return TaskData(task, spec.label_names, spec.is_pair, pool, weak_train, dev, test)

@@ -1,6 +1,14 @@
-"""Noise artifacts on disk: labels.parquet + noise.json, written atomically, read back validated."""
+"""Noise artifacts on disk: labels.parquet + noise.json, written atomically, read back validated.
+
+``noise.json`` records the sha256 of ``labels.parquet`` (``labels_sha256``) at write time; reading
+verifies it, then checks the labels themselves (no missing values, integer classes within the
+artifact's label set, unique ids, ``is_corrupted == (label_clean != label_noisy)``, and the counts and
+realised rate that noise.json reports). Artifacts written before the hash existed get the other checks.
+"""
 
 from __future__ import annotations
+
+import math
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from noisebench import __version__
-from noisebench.errors import DataError
+from noisebench.assets import sha256_file
+from noisebench.errors import ArtifactError, DataError
 from noisebench.io import atomic_dir, read_json, write_json_atomic
 from noisebench.noise.families import TARGET_RATE
 
@@ -40,6 +49,11 @@ class NoiseArtifact:
             "noise_seed": seeds.get("noise_seed"),
             "data_seed": seeds.get("data_seed"),
         }
+
+    def require_task(self, task: str) -> None:
+        """Raise ArtifactError unless the artifact was made for ``task``."""
+        if self.meta.get("task") != task:
+            raise ArtifactError(f"noise artifact {self.path} was made for task {self.meta.get('task')!r}, not {task!r}")
 
     def noisy_labels_for(self, ids: pd.Series) -> pd.DataFrame:
         """Rows of ``labels`` for ``ids``, in that order; a missing id is a DataError."""
@@ -85,6 +99,7 @@ def write_artifact(out_dir: Path, labels: pd.DataFrame, meta: dict[str, Any], *,
     try:
         with atomic_dir(Path(out_dir), overwrite=overwrite, crash_name="artifact-write") as tmp:
             labels.to_parquet(tmp / "labels.parquet", index=False)
+            payload["labels_sha256"] = sha256_file(tmp / "labels.parquet")
             write_json_atomic(tmp / "noise.json", payload)
     except FileExistsError:
         raise DataError(f"output {out_dir} already exists; choose another --out or remove it") from None
@@ -92,19 +107,59 @@ def write_artifact(out_dir: Path, labels: pd.DataFrame, meta: dict[str, Any], *,
 
 
 def read_artifact(path: Path) -> NoiseArtifact:
-    """Load and check an artifact directory; anything missing or malformed is a DataError."""
+    """Load and check an artifact directory; anything missing, malformed or inconsistent is an ArtifactError."""
     path = Path(path)
     meta_path, labels_path = path / "noise.json", path / "labels.parquet"
     if not meta_path.is_file() or not labels_path.is_file():
-        raise DataError(f"{path} is not a noise artifact (needs noise.json and labels.parquet)")
+        raise ArtifactError(f"{path} is not a noise artifact (needs noise.json and labels.parquet)")
     try:
         meta = read_json(meta_path)
         labels = pd.read_parquet(labels_path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"noise artifact {path} is unreadable: {exc}") from exc
+        labels_sha256 = sha256_file(labels_path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"noise artifact {path} is unreadable: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"noise artifact {path}: noise.json is not a JSON object")
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise DataError(f"noise artifact {path}: schema_version {meta.get('schema_version')} != {SCHEMA_VERSION}")
+        raise ArtifactError(f"noise artifact {path}: schema_version {meta.get('schema_version')} != {SCHEMA_VERSION}")
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
     if missing:
-        raise DataError(f"noise artifact {path}: labels.parquet lacks columns {missing}")
+        raise ArtifactError(f"noise artifact {path}: labels.parquet lacks columns {missing}")
+    labels = check_labels(labels, meta, where=f"noise artifact {path}: labels.parquet")
+    if "labels_sha256" in meta and meta["labels_sha256"] != labels_sha256:
+        raise ArtifactError(
+            f"noise artifact {path}: labels.parquet does not match the sha256 recorded in noise.json "
+            "(edited or damaged after it was written); generate it again"
+        )
     return NoiseArtifact(path, meta, labels)
+
+
+def check_labels(labels: pd.DataFrame, meta: dict[str, Any], *, where: str) -> pd.DataFrame:
+    """Check the labels table on its own and against noise.json; return it with integer label columns."""
+    for column in LABEL_COLUMNS:
+        if labels[column].isna().any():
+            raise ArtifactError(f"{where}: {int(labels[column].isna().sum())} missing values in {column}")
+    if labels["id"].duplicated().any():
+        raise ArtifactError(f"{where}: duplicate id {labels.loc[labels['id'].duplicated(), 'id'].iloc[0]!r}")
+    names = meta.get("transition_matrix", {}).get("labels") if isinstance(meta.get("transition_matrix"), dict) else None
+    converted = {}
+    for column in ("label_clean", "label_noisy"):
+        values = labels[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values) or not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
+            raise ArtifactError(f"{where}: {column} holds non-integer values (e.g. {values.iloc[0]!r})")
+        converted[column] = values.astype(np.int64)
+        outside = (converted[column] < 0) | (converted[column] >= len(names)) if names else converted[column] < 0
+        if outside.any():
+            allowed = f"0..{len(names) - 1} ({', '.join(map(str, names))})" if names else ">= 0"
+            raise ArtifactError(f"{where}: {column} value {int(converted[column][outside].iloc[0])} is not a class of this artifact (expected {allowed})")
+    labels = labels.assign(**converted)
+    corrupted = labels["label_clean"] != labels["label_noisy"]
+    if not pd.api.types.is_bool_dtype(labels["is_corrupted"]) or (labels["is_corrupted"] != corrupted).any():
+        raise ArtifactError(f"{where}: is_corrupted disagrees with label_clean != label_noisy")
+    if "n_examples" in meta and meta["n_examples"] != len(labels):
+        raise ArtifactError(f"{where}: {len(labels)} rows, but noise.json says n_examples {meta['n_examples']}")
+    realised = float(corrupted.mean()) if len(labels) else 0.0
+    recorded = meta.get("realized_noise_rate")
+    if recorded is not None and not (isinstance(recorded, (int, float)) and math.isclose(recorded, realised, abs_tol=1e-9)):
+        raise ArtifactError(f"{where}: realised noise rate of the labels is {realised:.4f}, but noise.json says {recorded}")
+    return labels

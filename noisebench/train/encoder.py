@@ -4,45 +4,109 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
-from transformers.utils import logging as hf_logging
+
+if TYPE_CHECKING:  # transformers is imported where a model is loaded: a bad --model path fails in a second
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from noisebench.assets import ASSETS, asset_path
-from noisebench.errors import ConfigError
+from noisebench.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
 
 
 def resolve_model_path(model: str) -> str:
-    """An offline asset name becomes its cached folder; a local path or a hub id is passed through."""
+    """An offline asset name becomes its cached folder; a local path must be a saved model's folder; a hub id passes.
+
+    Raises:
+        AssetError: the asset cannot be fetched or its cached copy is damaged.
+        ModelError: ``model`` names a local path that does not exist or holds no saved model.
+    """
     if model in ASSETS:
         return str(asset_path(model))
-    return model
+    if not _is_local_path(model):
+        return model
+    path = Path(model).expanduser()
+    tried = f"not an offline asset ({', '.join(sorted(ASSETS))}), so tried local path {model}"
+    if not path.exists():
+        raise ModelError(f"cannot load model {model!r}: {tried}: no such file or folder")
+    if not path.is_dir():
+        raise ModelError(f"cannot load model {model!r}: {tried}: a file, not a saved model's folder")
+    if not (path / "config.json").is_file():
+        found = "is empty" if not any(path.iterdir()) else "has no config.json"
+        raise ModelError(f"cannot load model {model!r}: {tried}: the folder {found} (not a saved transformers model)")
+    return str(path)
+
+
+def _is_local_path(model: str) -> bool:
+    """A hub id is ``name`` or ``org/name``; anything existing, absolute, relative (``./``, ``~``) or deeper is a path."""
+    return os.path.exists(model) or model.startswith((".", "~", "/")) or "\\" in model or model.count("/") > 1
+
+
+def _what_was_tried(model: str) -> str:
+    if model in ASSETS:
+        return f"offline asset {model}"
+    if _is_local_path(model):
+        return f"local folder {model}"
+    return f"hub id {model} (not an offline asset, not a local folder)"
+
+
+def _load_error(model: str, part: str, exc: BaseException) -> ModelError:
+    reason = (str(exc).strip().splitlines() or [""])[0]
+    reason = reason if len(reason) <= 300 else reason[:297] + "..."
+    return ModelError(f"cannot load model {model!r} ({_what_was_tried(model)}): its {part} failed to load: {type(exc).__name__}: {reason}")
+
+
+_LOAD_ERRORS = (OSError, ValueError, SafetensorError)
+"""What transformers raises for a missing, unreachable, malformed or truncated model (not for bugs)."""
 
 
 @lru_cache(maxsize=4)
 def load_tokenizer(model: str) -> PreTrainedTokenizerBase:
-    return AutoTokenizer.from_pretrained(resolve_model_path(model))
+    path = resolve_model_path(model)
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except _LOAD_ERRORS as exc:
+        raise _load_error(model, "tokenizer", exc) from exc
 
 
 @lru_cache(maxsize=2)
 def _load_base(model: str, num_labels: int) -> tuple[PreTrainedModel, tuple[str, ...]]:
+    path = resolve_model_path(model)
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized head" report is expected here
     hf_logging.disable_progress_bar()
     try:
-        base, info = AutoModelForSequenceClassification.from_pretrained(
-            resolve_model_path(model), num_labels=num_labels, output_loading_info=True
-        )
+        base, info = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, output_loading_info=True)
+    except _LOAD_ERRORS as exc:
+        raise _load_error(model, "weights", exc) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
     return base, tuple(info["missing_keys"])
+
+
+def check_model(model: str, num_labels: int) -> None:
+    """Load ``model``'s tokenizer and weights now (cached for the run), so a bad model fails before any data work.
+
+    Raises:
+        AssetError, ModelError: one line saying what was tried and why it failed.
+    """
+    load_tokenizer(model)
+    _load_base(model, num_labels)
 
 
 def fresh_model(model: str, num_labels: int, seed: int) -> PreTrainedModel:
@@ -76,7 +140,7 @@ def reset_head(model: PreTrainedModel, missing_keys: tuple[str, ...], seed: int)
                 raise RuntimeError(f"do not know how to initialise new module {name} ({type(module).__name__})")
 
 
-Forward = Callable[[PreTrainedModel, dict[str, torch.Tensor], bool], tuple[torch.Tensor, "torch.Tensor | None"]]
+Forward = Callable[["PreTrainedModel", dict[str, torch.Tensor], bool], tuple[torch.Tensor, "torch.Tensor | None"]]
 
 
 def _cls_forward(net: PreTrainedModel, batch: dict[str, torch.Tensor], want_features: bool) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -92,3 +92,10 @@ def test_unreadable_corpus_is_a_data_error(tmp_path: Path) -> None:
     bad.write_text("foo,bar\n1,2\n")
     with pytest.raises(DataError):
         load_rt_polarity(bad)
+
+
+def test_a_truncated_bz2_corpus_is_a_data_error_not_an_eof_taken_for_ctrl_d(tmp_path: Path) -> None:
+    path = _write(ROWS * 50, tmp_path / "corpus.csv.bz2")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DataError, match="EOFError"):
+        load_rt_polarity(path)

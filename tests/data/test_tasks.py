@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from noisebench.assets import write_stamp
 from noisebench.data.tasks import TASKS, TaskData, frame_hash, get_task_spec, load_task
 from noisebench.errors import DataError
 
@@ -44,6 +45,7 @@ def _write_rt_corpus(home: Path, n: int, *, fresh_share: float = 0.6, flip: str 
     target = home / "assets" / "rotten-tomatoes" / "rotten_tomatoes_corpus_full.csv.bz2"
     target.parent.mkdir(parents=True, exist_ok=True)
     pd.concat([rows, plots]).to_csv(target, index=False, compression="bz2")
+    write_stamp(target.parent)  # as fetch_asset leaves a cache entry
     return rows
 
 
@@ -198,3 +200,55 @@ def test_glue_dir_environment_variable_is_used_as_data_dir(tmp_path: Path, monke
     task = load_task("sst2")
     assert _ids(task.pool) | _ids(task.weak_train) == {f"train-{i}" for i in range(300)}
     assert len(task.dev) + len(task.test) == 100
+
+
+# --------------------------------------------------------------------------- degenerate data
+
+
+def _write_sst2_rows(root: Path, train: list[int] | None, dev: list[int]) -> Path:
+    folder = root / "SST-2"
+    folder.mkdir(parents=True)
+    for name, labels in (("train.tsv", train), ("dev.tsv", dev)):
+        if labels is not None:
+            rows = ["sentence\tlabel"] + [f"{name} sentence {i}\t{label}" for i, label in enumerate(labels)]
+            (folder / name).write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    "train, message",
+    [
+        ([], r"the train split is too small: 0 examples \(negative 0, positive 0\); need at least 5 examples of each of its 2 classes"),
+        ([0, 1, 0, 1, 0], r"the train split is too small: 5 examples \(negative 3, positive 2\)"),
+        ([1] * 50, r"\(negative 0, positive 50\)"),
+        ([0] * 4 + [1] * 50, r"\(negative 4, positive 50\)"),
+    ],
+    ids=["header-only", "five-rows", "one-class", "one-class-too-rare"],
+)
+def test_a_too_small_train_split_says_what_and_the_minimum(tmp_path: Path, train: list[int], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        load_task("sst2", data_dir=_write_sst2_rows(tmp_path, train, [0, 1] * 10))
+
+
+def test_the_smallest_allowed_train_split_loads(tmp_path: Path) -> None:
+    task = load_task("sst2", data_dir=_write_sst2_rows(tmp_path, [0] * 5 + [1] * 5, [0, 1] * 2))
+    assert len(task.pool) + len(task.weak_train) == 10 and set(task.weak_train["label"]) == {0, 1}
+    assert len(task.dev) == len(task.test) == 2
+
+
+@pytest.mark.parametrize("dev", [[], [0] * 10, [0, 1, 0]], ids=["header-only", "one-class", "three-rows"])
+def test_a_too_small_dev_split_says_what_and_the_minimum(tmp_path: Path, dev: list[int]) -> None:
+    with pytest.raises(DataError, match=r"the dev split \(halved into validation and test\) is too small.*need at least 2 examples of each"):
+        load_task("sst2", data_dir=_write_sst2_rows(tmp_path, [0, 1] * 10, dev))
+
+
+def test_a_dev_split_too_small_to_carve_a_pool_from_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"halved into dev and the train pool\) is too small.*need at least 10 examples of each"):
+        load_task("sst2", data_dir=_write_sst2_rows(tmp_path, None, [0, 1] * 6), pool_from_dev=True)
+
+
+def test_a_too_small_rt_corpus_says_how_many_snippets_it_needs(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NOISEBENCH_HOME", str(tmp_path))
+    _write_rt_corpus(tmp_path, 100)
+    with pytest.raises(DataError, match=r"Rotten Tomatoes corpus is too small: 100 usable snippets; need at least 3010"):
+        load_task("rt-polarity")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from noisebench import __version__
-from noisebench.errors import DataError
+from noisebench.errors import ArtifactError, DataError
 from noisebench.noise.artifact import (
     NoiseArtifact,
     noise_summary,
@@ -73,7 +74,8 @@ def test_write_then_read_round_trips_labels_and_meta(tmp_path: Path) -> None:
     artifact = read_artifact(path)
     assert isinstance(artifact, NoiseArtifact) and artifact.path == path
     pd.testing.assert_frame_equal(artifact.labels, labels)
-    assert artifact.meta == {"schema_version": 1, "noisebench_version": __version__, "task": "toy", "params": {"rate": 0.3}}
+    labels_sha256 = hashlib.sha256((path / "labels.parquet").read_bytes()).hexdigest()
+    assert artifact.meta == {"schema_version": 1, "noisebench_version": __version__, "task": "toy", "params": {"rate": 0.3}, "labels_sha256": labels_sha256}
     assert sorted(p.name for p in path.iterdir()) == ["labels.parquet", "noise.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["art"]  # no temp leftovers
 
@@ -150,3 +152,54 @@ def test_noisy_labels_for_an_unknown_id_is_a_data_error(tmp_path: Path) -> None:
     artifact = read_artifact(_write(tmp_path))
     with pytest.raises(DataError, match=r"1 of the 2 .*ex-unknown"):
         artifact.noisy_labels_for(pd.Series(["ex-1", "ex-unknown"]))
+
+
+def _write_consistent(tmp_path: Path, labels: pd.DataFrame | None = None) -> Path:
+    labels = _labels() if labels is None else labels
+    summary = noise_summary(labels["label_clean"].to_numpy(), labels["label_noisy"].to_numpy(), NAMES)
+    return write_artifact(tmp_path / "art", labels, {"task": "toy", "family": "uniform", **summary})
+
+
+def _edit_labels(path: Path, edit) -> None:
+    labels = pd.read_parquet(path / "labels.parquet")
+    edit(labels).to_parquet(path / "labels.parquet", index=False)
+
+
+def _drop_hash(path: Path) -> None:
+    meta = json.loads((path / "noise.json").read_text())
+    del meta["labels_sha256"]
+    (path / "noise.json").write_text(json.dumps(meta))
+
+
+def test_an_edited_labels_file_fails_its_recorded_sha256(tmp_path: Path) -> None:
+    path = _write_consistent(tmp_path)
+    _edit_labels(path, lambda f: f.iloc[::-1])  # same rows, reordered: internally consistent, different bytes
+    with pytest.raises(ArtifactError, match="sha256"):
+        read_artifact(path)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda f: f.assign(label_noisy=f["label_clean"]), "is_corrupted disagrees"),
+        (lambda f: f.assign(label_noisy=f["label_clean"], is_corrupted=False), "realised noise rate"),
+        (lambda f: f.assign(label_noisy=f["label_noisy"].astype(float).where(f.index != 3)), "missing values in label_noisy"),
+        (lambda f: f.assign(id=f["id"].where(f.index != 1, f["id"].iloc[0])), "duplicate id"),
+        (lambda f: f.assign(label_clean=f["label_clean"].where(f.index != 0, 7), label_noisy=f["label_noisy"].where(f.index != 0, 7)), "value 7 is not a class"),
+        (lambda f: f.assign(label_noisy=f["label_noisy"] + 0.5), "non-integer"),
+        (lambda f: f.iloc[:-1], "n_examples"),
+    ],
+    ids=["noisy-set-to-clean", "noisy-set-to-clean-consistently", "nan-label", "duplicate-id", "label-outside-classes", "fractional-label", "row-dropped"],
+)
+def test_inconsistent_labels_are_refused_even_without_a_recorded_hash(tmp_path: Path, edit, message: str) -> None:
+    path = _write_consistent(tmp_path)
+    _drop_hash(path)  # an artifact from before labels_sha256: the content checks still apply
+    _edit_labels(path, edit)
+    with pytest.raises(ArtifactError, match=message):
+        read_artifact(path)
+
+
+def test_an_artifact_without_a_recorded_hash_still_reads(tmp_path: Path) -> None:
+    path = _write_consistent(tmp_path)
+    _drop_hash(path)
+    assert len(read_artifact(path).labels) == 300
