@@ -6,12 +6,14 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
 
-from noisebench.errors import ConfigError, NoisebenchError
+from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
+from noisebench.outputs import check_writable_dir, refuse_existing
 from noisebench.parameters import Parameter
 from noisebench.methods.ce_scl import CE_SCL
 from noisebench.schema import RunConfig, default
@@ -20,20 +22,55 @@ PAPER_METHOD = CE_SCL.name
 
 
 class _Group(click.Group):
-    """Turns expected errors into one line on stderr and exit status 2."""
+    """Turns expected errors into one ``error: ...`` line on stderr and exit status 2.
+
+    Expected errors are the project's own (:class:`NoisebenchError`: bad config, data, artifact, asset,
+    model or output), OSError (a user path that cannot be read or written) and click's usage errors
+    (also one line here, rather than click's usage block). Anything else is a bug and keeps its
+    traceback; ``--debug`` shows the traceback of expected errors too.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (NoisebenchError, FileExistsError) as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(2)
+        except click.UsageError as error:
+            command = error.ctx.command_path if error.ctx is not None else ctx.command_path
+            _fail(ctx, f"{command}: {error.format_message()} (see '{command} --help')", error.exit_code)
+        except click.ClickException as error:
+            _fail(ctx, error.format_message(), error.exit_code)
+        except (NoisebenchError, OSError) as error:
+            _fail(ctx, _describe(error), 2)
+
+
+def _describe(error: BaseException) -> str:
+    """One line for an expected error; an OSError names its path and the system's reason."""
+    if isinstance(error, OSError) and not isinstance(error, NoisebenchError) and error.strerror:
+        paths = " -> ".join(str(p) for p in (error.filename, error.filename2) if p is not None)
+        return f"{paths}: {error.strerror}" if paths else error.strerror
+    return " ".join(str(error).split("\n"))
+
+
+def _fail(ctx: click.Context, message: str, exit_code: int) -> None:
+    if ctx.meta.get(_DEBUG):
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(exit_code)
+
+
+_DEBUG = "noisebench.debug"
 
 
 @click.group(cls=_Group)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
-def main(verbose: bool) -> None:
-    """noisebench: how robust is fine-tuning to label noise? CE vs CE+SCL, with paired statistics."""
+@click.option("--debug", is_flag=True, help="Show the traceback of expected errors too (bad input, unreadable files).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
+    """noisebench: how robust is fine-tuning to label noise? CE vs CE+SCL, with paired statistics.
+
+    Bad input and faults (bad options, data, artifacts, models, unwritable or existing outputs, damaged
+    cached assets) end with one `error: ...` line and exit status 2, before anything is written.
+    """
+    ctx.meta[_DEBUG] = debug
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -121,6 +158,8 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
     outs = [out_dir / spec.folder_name() for spec in specs]
     if len(set(outs)) < len(outs):
         raise ConfigError(f"a level is listed twice: {', '.join(sorted(str(p.name) for p in outs))}")
+    check_writable_dir(out_dir, option="--out")  # every output checked before any is written
+    refuse_existing(outs, hint="remove it or choose another --out")
     data = load_task(task, data_dir=data_dir, pool_from_dev=pool_from_dev)
     for path in generate_artifacts(data, specs, outs):
         meta = read_artifact(path).meta
@@ -157,37 +196,51 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
 @click.option("--model", default=default("model"), show_default=True, help="Offline asset name, local path or hub id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, results_dir, **method_params) -> None:
+def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, precision, results_dir, **method_params) -> None:
     """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
+    if not dry_run:
+        check_writable_dir(results_dir, option="--results")  # before any data, model or training work
     if grid_file is not None:
         _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, dry_run=dry_run, data_dir=data_dir)
         return
     from noisebench.data.tasks import get_task_spec
     from noisebench.noise.artifact import read_artifact
     from noisebench.train.rundir import is_done, run_path, write_done
-    from noisebench.train.run import run_training
 
-    get_task_spec(task)
-    noise = read_artifact(noise_dir).run_fields() if noise_dir is not None else {"data_seed": 0}
+    spec = get_task_spec(task)
+    artifact = read_artifact(noise_dir) if noise_dir is not None else None  # integrity checked here, before any training
+    if artifact is not None:
+        artifact.require_task(task)
+    noise = artifact.run_fields() if artifact is not None else {"data_seed": 0}
     if data_seed is not None:
         noise["data_seed"] = data_seed
+    if precision == "auto":
+        from noisebench.train.distributed import auto_precision
+
+        precision = auto_precision()
     config = RunConfig(
         task=task, model=model, n_train=n_train, method=method, method_params=_given(method_params), train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
-        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, **noise,
+        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, precision=precision, **noise,
     )
     if is_done(run_path(results_dir, config)):
-        raise FileExistsError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
+        raise OutputError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
+    from noisebench.train.encoder import check_model  # heavy imports (torch, transformers) after the cheap checks
+
+    check_model(config.model, len(spec.label_names))  # before the data: a bad --model fails in seconds
+    from noisebench.train.run import run_training
+
     output = run_training(config, noise_dir=noise_dir, data_dir=data_dir)
+    if not output.writes:
+        return  # a data-parallel run: rank 0 writes the run directory
     path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
     m = output.metrics
     click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
 
 
 def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str, cluster: str, partition: str | None, dry_run: bool, data_dir: Path | None) -> None:
-    from dataclasses import asdict
-
     from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
     from noisebench.grid.spec import expand, load_grid
 
@@ -199,7 +252,7 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
         click.echo(listing.to_string(index=False))
         click.echo(f"{len(listing)} runs: " + ", ".join(f"{k} {v}" for k, v in listing["state"].value_counts().items()))
         return
-    slurm = asdict(grid.executor) | ({"partition": partition} if partition else {})
+    slurm = grid.executor.model_dump() | ({"partition": partition} if partition else {})
     started = time.perf_counter()
     summary = run_grid(
         configs, results_dir, jobs=jobs, executor=executor, shard=shard_spec, data_dir=data_dir,
@@ -221,28 +274,42 @@ def collect(results_dir: Path) -> None:
     import pandas as pd
 
     from noisebench.grid.runner import write_results_table
+    from noisebench.outputs import check_writable_dir
 
+    check_writable_dir(results_dir, option="RESULTS_DIR")
     path = write_results_table(results_dir)
-    click.echo(f"{path}	{len(pd.read_parquet(path))} runs")
+    click.echo(f"{path}\t{len(pd.read_parquet(path))} runs")
+
+
+def _finished_table(results_dir: Path):
+    from noisebench.analysis.results import collect_table
+
+    table = collect_table(results_dir)
+    if table.empty:
+        raise DataError(f"no finished runs in {results_dir}")
+    return table
 
 
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A .png/.pdf file for the headline figure, or a folder for every figure.")
-def plot(results_dir: Path, out: Path) -> None:
-    """Accuracy against noise level, CE vs CE+SCL (mean and 95% interval over seeds)."""
+@click.option("--overwrite", is_flag=True, help="Replace existing figures.")
+def plot(results_dir: Path, out: Path, overwrite: bool) -> None:
+    """Accuracy against noise level per method (mean and 95% interval over seeds), or every figure."""
     from noisebench.analysis.plots import plot_accuracy_vs_noise, plot_all
-    from noisebench.analysis.results import collect_history, collect_table
-    from noisebench.errors import DataError
+    from noisebench.analysis.results import collect_history
+    from noisebench.outputs import check_writable_dir, refuse_existing
 
-    table = collect_table(results_dir)
-    if table.empty:
-        raise DataError(f"no finished runs in {results_dir}")
+    single = out.suffix.lower() in (".png", ".pdf")
+    if single:
+        check_writable_dir(out.parent, option=f"--out {out}: folder")
+        refuse_existing([out.with_suffix(".png"), out.with_suffix(".pdf")], overwrite=overwrite)
+    else:
+        check_writable_dir(out, option="--out")
+        refuse_existing([out] if out.is_dir() and any(out.iterdir()) else [], overwrite=overwrite)
+    table = _finished_table(results_dir)
     try:
-        if out.suffix.lower() in (".png", ".pdf"):
-            paths = plot_accuracy_vs_noise(table, out.with_suffix(""))
-        else:
-            paths = plot_all(table, collect_history(results_dir), results_dir, out)
+        paths = plot_accuracy_vs_noise(table, out.with_suffix("")) if single else plot_all(table, collect_history(results_dir), results_dir, out)
     except ValueError as error:  # the analysis library's word for a table it cannot use
         raise DataError(str(error)) from error
     for path in paths:
@@ -253,16 +320,18 @@ def plot(results_dir: Path, out: Path) -> None:
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Markdown file to write.")
 @click.option("--figures", "figures_dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Also make every figure here and link it (default: a folder next to --out).")
-def report(results_dir: Path, out: Path, figures_dir: Path | None) -> None:
-    """Markdown report: set-up, paired statistics per cell, figures, our numbers beside the paper's."""
+@click.option("--overwrite", is_flag=True, help="Replace an existing report and its figures.")
+def report(results_dir: Path, out: Path, figures_dir: Path | None, overwrite: bool) -> None:
+    """Markdown report: set-up, what noise costs, paired statistics per cell, figures, our numbers beside the paper's."""
     from noisebench.analysis.report import write_report
-    from noisebench.analysis.results import collect_history, collect_table
-    from noisebench.errors import DataError
+    from noisebench.analysis.results import collect_history
+    from noisebench.outputs import check_writable_dir, check_writable_file, refuse_existing
 
-    table = collect_table(results_dir)
-    if table.empty:
-        raise DataError(f"no finished runs in {results_dir}")
+    check_writable_file(out, option="--out", overwrite=overwrite)
     figures_dir = figures_dir or out.parent / f"{out.stem}-figures"
+    check_writable_dir(figures_dir, option="--figures")
+    refuse_existing([figures_dir] if figures_dir.is_dir() and any(figures_dir.iterdir()) else [], overwrite=overwrite, option="--figures")
+    table = _finished_table(results_dir)
     try:
         path = write_report(table, collect_history(results_dir), results_dir, out, figures_dir=figures_dir)
     except ValueError as error:  # the analysis library's word for a table it cannot use
@@ -272,18 +341,20 @@ def report(results_dir: Path, out: Path, figures_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results/demo"), show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("figures/demo-accuracy-vs-noise.png"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("figures/demo-accuracy-vs-noise.png"), show_default=True, help="The demo's figure (replaced on every demo run).")
 @click.option("--jobs", type=int, default=min(2, os.cpu_count() or 1), show_default=True, help="Parallel worker processes.")
 def demo(results_dir: Path, out: Path, jobs: int) -> None:
-    """The offline default end to end: generate → train (CE and CE+SCL) → plot. About 8 minutes on 2 CPU cores."""
+    """The offline default end to end: generate → train (CE and CE+SCL, clean and two noise rates, 3 seed sets) → plot."""
     from noisebench.analysis.plots import plot_accuracy_vs_noise
-    from noisebench.analysis.results import collect_table
     from noisebench.demo import demo_configs
     from noisebench.grid.runner import run_grid
+    from noisebench.outputs import check_writable_dir
 
+    check_writable_dir(results_dir, option="--results")
+    check_writable_dir(out.parent, option="--out")
     started = time.perf_counter()
     summary = run_grid(demo_configs(), results_dir, jobs=jobs)
-    paths = plot_accuracy_vs_noise(collect_table(results_dir), out.with_suffix(""))
+    paths = plot_accuracy_vs_noise(_finished_table(results_dir), out.with_suffix(""))
     click.echo(f"runs: {dict(summary.counts())}; wall time {time.perf_counter() - started:.0f}s")
     click.echo(f"results table: {results_dir / 'results.parquet'}")
     click.echo(f"plot: {paths[0]}")

@@ -178,3 +178,105 @@ def test_ce_scl_rejects_invalid_arguments(kwargs):
     logits, x, y, _ = _ce_inputs()
     with pytest.raises(ValueError):
         ce_scl_loss(logits, x, y, **kwargs)
+
+
+# --- gather across ranks -------------------------------------------------------------------------
+
+# Rank 0's shard holds one example of each of classes 0-4, so none of its anchors has a positive on its own
+# rank, while classes 0-2 have positives on rank 1; classes 3 and 4 have none anywhere.
+GLOBAL_LABELS = [0, 1, 2, 3, 4, 0, 1, 2, 5, 5]
+SHARD_BOUNDS = {"even": (0, 5, 10), "uneven": (0, 6, 10)}
+GATHER_CASES = [(shards, kind) for shards in SHARD_BOUNDS for kind in ("scl-mean", "scl-sum", "ce-scl")]
+
+
+class _SmallModel(torch.nn.Module):
+    """Features = a linear map of the input; logits = a linear head over the features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = torch.nn.Linear(6, 4, dtype=torch.float64)
+        self.head = torch.nn.Linear(4, 6, dtype=torch.float64)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.encoder(x)
+        return features, self.head(features)
+
+
+def _global_batch() -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.randn(len(GLOBAL_LABELS), 6, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    return x, torch.tensor(GLOBAL_LABELS)
+
+
+def _loss(kind: str, features: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, *, gather: bool) -> torch.Tensor:
+    if kind == "ce-scl":
+        return ce_scl_loss(logits, features, y, lam=0.7, temperature=0.2, gather=gather)
+    return scl_loss(features, y, 0.2, kind.removeprefix("scl-"), gather=gather)
+
+
+def _gather_worker(rank: int, world_size: int, store: str, out: str) -> None:
+    """One rank of a DDP step: its shard of the global batch; saves the loss and the DDP-averaged gradients."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size)
+    x, y = _global_batch()
+    results = {}
+    for shards, kind in GATHER_CASES:
+        start, stop = SHARD_BOUNDS[shards][rank : rank + 2]
+        model = _SmallModel()
+        ddp = DistributedDataParallel(model, find_unused_parameters=True)  # the head is unused by plain SCL
+        features, logits = ddp(x[start:stop])
+        loss = _loss(kind, features, logits, y[start:stop], gather=True)
+        loss.backward()
+        results[shards, kind] = (loss.detach(), [p.grad.clone() if p.grad is not None else None for p in model.parameters()])
+    torch.save(results, f"{out}.{rank}")
+    dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def two_rank_results(tmp_path_factory) -> list[dict]:
+    import torch.multiprocessing as mp
+
+    folder = tmp_path_factory.mktemp("gather")
+    mp.spawn(_gather_worker, args=(2, str(folder / "store"), str(folder / "out")), nprocs=2, join=True)
+    return [torch.load(folder / f"out.{rank}") for rank in range(2)]
+
+
+@pytest.mark.parametrize("shards, kind", GATHER_CASES)
+def test_gathered_loss_and_ddp_gradients_equal_one_process_on_the_global_batch(two_rank_results, shards, kind):
+    model = _SmallModel()
+    x, y = _global_batch()
+    features, logits = model(x)
+    expected = _loss(kind, features, logits, y, gather=False)
+    expected.backward()
+    for rank in range(2):
+        loss, grads = two_rank_results[rank][shards, kind]
+        torch.testing.assert_close(loss, expected.detach(), rtol=1e-12, atol=1e-12)
+        for grad, param in zip(grads, model.parameters()):
+            if param.grad is None:  # the head under plain SCL
+                assert grad is None or torch.count_nonzero(grad) == 0
+            else:
+                torch.testing.assert_close(grad, param.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_the_global_batch_exercises_anchors_whose_positives_are_on_another_rank():
+    labels = GLOBAL_LABELS[:5]
+    assert all(labels.count(c) == 1 for c in labels)  # no positive on rank 0 itself ...
+    assert sum(GLOBAL_LABELS.count(c) > 1 for c in labels) == 3  # ... three have one on rank 1
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gather_without_a_process_group_is_the_ordinary_loss(reduction):
+    x, y = _data(LABEL_PATTERNS["with_singletons"], torch.float32)
+    assert torch.equal(scl_loss(x, y, 0.3, reduction, gather=True), scl_loss(x, y, 0.3, reduction))
+    logits, x, y, _ = _ce_inputs()
+    assert torch.equal(ce_scl_loss(logits, x, y, lam=0.5, gather=True), ce_scl_loss(logits, x, y, lam=0.5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_low_precision_features_give_a_float32_loss_close_to_the_float32_one(dtype):
+    x, y = _data(LABEL_PATTERNS["random"], torch.float32)
+    low = scl_loss(x.to(dtype), y)
+    assert low.dtype == torch.float32
+    assert low.item() == pytest.approx(scl_loss(x.to(dtype).float(), y).item(), rel=1e-6)

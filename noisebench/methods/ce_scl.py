@@ -12,10 +12,11 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 
-def _ce_scl(logits: Tensor, features: Tensor | None, labels: Tensor, *, lam: float, tau: float) -> Tensor:
+def _ce_scl(logits: Tensor, features: Tensor | None, labels: Tensor, *, lam: float, tau: float, gather: bool = False) -> Tensor:
+    """``gather``: in a data-parallel run, score this rank's shard against the whole global batch."""
     from noisebench.losses import ce_scl_loss
 
-    return ce_scl_loss(logits, features, labels, lam=lam, temperature=tau)
+    return ce_scl_loss(logits, features, labels, lam=lam, temperature=tau, gather=gather)
 
 
 def _uses_features(params: Mapping[str, float]) -> bool:

@@ -154,3 +154,31 @@ def test_a_mean_pooled_ce_scl_run_completes_and_differs_from_cls(tiny_model_dir,
 def test_an_unknown_pooling_is_a_config_error(tiny_model_dir):
     with pytest.raises(ConfigError, match="pooling: must be one of 'cls' or 'mean', got 'max'"):
         _config(tiny_model_dir, pooling="max")
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_a_low_precision_cpu_run_completes_with_finite_losses_and_is_recorded(tiny_model_dir, glue_dir, tmp_path, precision):
+    import math
+
+    config = _config(tiny_model_dir, method="ce-scl", method_params={"lam": 0.9, "tau": 0.3}, precision=precision)
+    out = run_training(config, data_dir=glue_dir, progress=False)
+    assert all(math.isfinite(h["train_loss"]) for h in out.metrics["history"])
+    path = write_done(tmp_path, config, out.metrics)
+    assert json.loads((path / "config.json").read_text())["precision"] == precision
+    assert config.run_id != _config(tiny_model_dir, method="ce-scl", method_params={"lam": 0.9, "tau": 0.3}).run_id
+
+
+def test_fp32_is_the_default_and_runs_the_forward_pass_without_autocast(tiny_model_dir):
+    import torch
+
+    from noisebench.train.encoder import pooled_forward
+    from noisebench.train.run import with_precision
+
+    assert _config(tiny_model_dir).precision == "fp32"
+    forward = pooled_forward("cls")
+    assert with_precision(forward, torch.device("cpu"), "fp32") is forward  # fp32 numbers are untouched
+
+
+def test_an_unknown_precision_is_rejected(tiny_model_dir):
+    with pytest.raises(ConfigError, match="precision"):
+        _config(tiny_model_dir, precision="fp8")

@@ -1,0 +1,96 @@
+"""Data-parallel runs under torchrun: process group from the environment, global-batch sharding, rank-0 writing.
+
+``torchrun --nproc-per-node K -m noisebench train ...`` starts K processes with ``RANK``,
+``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` set. Every rank draws the same
+global batch order from ``train_seed`` (the single-process order) and trains on its contiguous
+shard of each global batch, so the global batches, and their order, are the single-process run's.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from noisebench.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Where this process stands in a run: its rank, the number of ranks, and its device."""
+
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = torch.device("cpu")
+    owns_group: bool = False
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def writes(self) -> bool:
+        """Only rank 0 writes the run directory."""
+        return self.rank == 0
+
+
+def world_size_from_env() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def setup(device: torch.device) -> Ranks:
+    """The ranks of this run: an already initialised group, torchrun's environment (WORLD_SIZE > 1;
+    gloo on CPU, nccl on CUDA, one GPU per local rank), or a single process on ``device``."""
+    if dist.is_available() and dist.is_initialized():
+        return Ranks(dist.get_rank(), dist.get_world_size(), _rank_device(device), owns_group=False)
+    if world_size_from_env() <= 1:
+        return Ranks(device=device)
+    device = _rank_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method="env://")
+    return Ranks(dist.get_rank(), dist.get_world_size(), device, owns_group=True)
+
+
+def _rank_device(device: torch.device) -> torch.device:
+    if device.type != "cuda":
+        return device
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    torch.cuda.set_device(local)
+    return torch.device("cuda", local)
+
+
+def teardown(ranks: Ranks) -> None:
+    if ranks.owns_group and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def check_batches(n_examples: int, batch_size: int, world_size: int) -> None:
+    """Every global batch (the last one included) must give each rank at least one example."""
+    last = n_examples % batch_size or batch_size
+    smallest = min(batch_size, last, n_examples)
+    if smallest < world_size:
+        raise ConfigError(
+            f"{world_size} ranks need every global batch to hold >= {world_size} examples; with n_train {n_examples} "
+            f"and batch_size {batch_size} one holds {smallest}: use fewer ranks or another batch size"
+        )
+
+
+def shard(index: np.ndarray, ranks: Ranks) -> np.ndarray:
+    """This rank's contiguous part of a global batch (sizes differ by at most one)."""
+    return np.array_split(index, ranks.world_size)[ranks.rank]
+
+
+def mean_over_ranks(value: torch.Tensor, ranks: Ranks) -> float:
+    """The mean of a scalar over ranks (itself in a single process)."""
+    if not ranks.is_distributed:
+        return value.item()
+    total = value.detach().clone().reshape(1).to(torch.float64)
+    dist.all_reduce(total)
+    return total.item() / ranks.world_size
+
+
+def auto_precision() -> str:
+    """``bf16`` on a CUDA device that supports it, else ``fp32`` (what ``--precision auto`` resolves to)."""
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
