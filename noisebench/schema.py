@@ -27,6 +27,8 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Ratio = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1)]
+Precision = Literal["fp32", "bf16", "fp16"]
+"""Forward-pass precision: autocast to bf16/fp16 with float32 weights, or plain float32."""
 Pooling = Literal["cls", "mean"]
 """Sentence features for the classifier and SCL: the first token's state, or the masked mean (train/encoder.py)."""
 
@@ -59,7 +61,7 @@ class RunConfig(BaseModel):
     method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
     train_seed: Seed = Field(0, description="head initialisation, batch order, dropout")
     pooling: Pooling = Field("cls", description="sentence features for the classifier and SCL: first token or masked mean")
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
+    precision: Precision = Field(
         "fp32", description="forward-pass precision (autocast; float32 weights). A fixed value, not 'auto', so run_id does not depend on the machine: the CLI resolves --precision auto before building the config"
     )
     epochs: PositiveInt = 10

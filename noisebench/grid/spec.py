@@ -26,7 +26,7 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
       noise: [0, 1, 2]            #    the relabelling draw: required unless family is none (then ignored)
       train: [0, 1, 2]            # R  initialisation, batch order, dropout
       mode: zipped                #    zipped: the i-th seeds form seed set i; crossed: every combination
-    training: {epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean}
+    training: {epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16}
     evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev}
     executor: {partition: null, time_min: 60, gpus_per_node: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
 
@@ -66,6 +66,7 @@ from noisebench.schema import (
     PositiveFloat,
     Pooling,
     PositiveInt,
+    Precision,
     Ratio,
     RunConfig,
     Seed,
@@ -299,6 +300,7 @@ class TrainingSpec(BaseModel):
     weight_decay: NonNegativeFloat = default("weight_decay")
     max_length: PositiveInt = default("max_length")
     pooling: Pooling = default("pooling")
+    precision: Precision = default("precision")
 
 
 class EvaluationSpec(BaseModel):
