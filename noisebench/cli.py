@@ -9,6 +9,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import get_args
 
 import click
 
@@ -16,7 +17,7 @@ from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputErr
 from noisebench.outputs import check_writable_dir, refuse_existing
 from noisebench.parameters import Parameter
 from noisebench.methods.ce_scl import CE_SCL
-from noisebench.schema import RunConfig, default
+from noisebench.schema import Pooling, Precision, RunConfig, default
 
 PAPER_METHOD = CE_SCL.name
 
@@ -196,9 +197,10 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
 @click.option("--model", default=default("model"), show_default=True, help="Offline asset name, local path or hub id.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
-@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
+@click.option("--pooling", type=click.Choice(get_args(Pooling)), default=default("pooling"), show_default=True, help="Sentence features for the classifier and SCL: the first token ([CLS], the paper's) or the masked mean of token states.")
+@click.option("--precision", type=click.Choice(["auto", *get_args(Precision)]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, precision, results_dir, **method_params) -> None:
+def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
     """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
     if not dry_run:
         check_writable_dir(results_dir, option="--results")  # before any data, model or training work
@@ -223,7 +225,7 @@ def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, n
     config = RunConfig(
         task=task, model=model, n_train=n_train, method=method, method_params=_given(method_params), train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
-        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, precision=precision, **noise,
+        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, pooling=pooling, precision=precision, **noise,
     )
     if is_done(run_path(results_dir, config)):
         raise OutputError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
