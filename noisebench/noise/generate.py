@@ -148,14 +148,12 @@ def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, A
 
 
 def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Path]:
-    """Write one artifact per spec. All specs are validated and all outputs checked before anything is written."""
+    """Write one artifact per spec. All specs are validated, all outputs checked and every relabelling drawn
+    (a target rate out of reach fails here) before anything is written."""
     for spec in specs:
         spec.validate(len(task.pool))
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    written = []
-    for spec, out_dir in tqdm(list(zip(specs, out_dirs)), desc="relabelling", unit="artifact", disable=not progress):
-        made = relabel(task, spec)
-        written.append(write_artifact(out_dir, made.labels, build_meta(task, spec, made)))
-    return written
+    made = [relabel(task, spec) for spec in tqdm(specs, desc="relabelling", unit="artifact", disable=not progress)]
+    return [write_artifact(out_dir, m.labels, build_meta(task, spec, m)) for spec, out_dir, m in zip(specs, out_dirs, made)]

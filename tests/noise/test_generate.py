@@ -315,3 +315,10 @@ def test_a_target_below_the_weak_models_floor_names_the_reachable_range(task: Ta
 def test_uniform_target_rate_is_the_rate_itself(task: TaskData, tmp_path: Path) -> None:
     (path,) = generate(task, [NoiseSpec("uniform", 0.25, noise_param="target_rate")], [tmp_path / "u"], progress=False)
     assert _meta(path)["params"] == {"rate": 0.25} and _meta(path)["expected_noise_rate"] == pytest.approx(0.25)
+
+
+def test_an_unreachable_target_after_reachable_levels_writes_nothing(task: TaskData, tmp_path: Path) -> None:
+    specs = [NoiseSpec("temperature", 0.5, weak_fit="held-out"), NoiseSpec("temperature", 0.01, noise_param="target_rate", weak_fit="held-out")]
+    with pytest.raises(ConfigError, match="out of reach"):
+        generate(task, specs, [tmp_path / "T0.5", tmp_path / "target0.01"], progress=False)
+    assert list(tmp_path.iterdir()) == []
