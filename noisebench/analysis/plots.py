@@ -4,7 +4,10 @@ A ``draw_*`` function takes a frame from :mod:`noisebench.analysis.prepare` and 
 figure when None), draws one thing and returns the axes, so a figure's data can be tested on the
 axes without pixels. A ``*_figure`` function lays out one panel per setting; :func:`save_figure`
 is the only place that writes files (PNG at :data:`DPI` and PDF, atomically). Noise axes are
-labelled by the family registry, series by :meth:`Method.label`. This module must not import
+labelled by the family registry (the family's parameter, or the target rate when the levels are
+target noise rates), series by :meth:`Method.label`. The noise axis either places each level at
+its value (``x="level"``) or at its mean realised noise rate (``x="realised"``, see
+:data:`X_MODES`). This module must not import
 the training code or the CLI.
 """
 
@@ -31,10 +34,13 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from noisebench.analysis import prepare  # noqa: E402
+from noisebench.analysis.keys import (  # noqa: E402
+    NOISE_SETUP_KEYS, PANEL_KEYS, SEED_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys,
+)
 from noisebench.analysis.values import is_missing  # noqa: E402
 from noisebench.io import write_bytes_atomic  # noqa: E402
 from noisebench.methods import BASELINE  # noqa: E402
-from noisebench.noise.families import get_family, is_clean  # noqa: E402
+from noisebench.noise.families import is_clean  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,10 @@ MIN_RUNS_FOR_BAND: int = 3
 """Below this many runs a point shows its runs as dots and no t-interval."""
 BASELINE_COLOR = "#4d4d4d"
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+X_MODES: tuple[str, ...] = ("level", "realised")
+"""Noise axis: each level at its value (clean one step left), or at its mean realised noise rate in % (clean at 0)."""
+PANEL_NOISE_KEYS: tuple[str, ...] = ("noise_family", "noise_param") + NOISE_SETUP_KEYS
+"""Besides (task, model, N, pooling), what splits panels: one noise family and level parameter per panel."""
 
 
 # --------------------------------------------------------------------------
@@ -107,9 +117,13 @@ def _colors(frame: pd.DataFrame, label: str, method: str) -> dict[str, str]:
     return {**colors, **{lab: COLORS[i % len(COLORS)] for i, lab in enumerate(others)}}
 
 
-def _noise_family(frame: pd.DataFrame) -> str | None:
-    families = sorted({f for f in frame["noise_family"] if not is_clean(f)})
-    return families[0] if families else None
+def _level_parameter(frame: pd.DataFrame) -> tuple[Any, Any]:
+    """(family, noise_param) of the panel's noisy rows; (None, None) for a clean-only panel."""
+    noisy = frame[~frame["noise_family"].map(is_clean)]
+    if noisy.empty:
+        return None, None
+    param = noisy["noise_param"].iloc[0] if "noise_param" in noisy.columns else None
+    return noisy["noise_family"].iloc[0], param
 
 
 def _clean_x(levels: Sequence[float]) -> float:
@@ -122,28 +136,57 @@ def _clean_x(levels: Sequence[float]) -> float:
     return levels[0] - step
 
 
-def _noise_axis(ax: Axes, frame: pd.DataFrame, rates: Mapping[float, float] | None) -> dict[str, Any]:
-    """Ticks at the noise levels (and the clean anchor), labelled with the realised rates; x positions."""
-    family = _noise_family(frame)
+def _check_x(x: str) -> None:
+    if x not in X_MODES:
+        raise ValueError(f"noise axis x must be one of {', '.join(X_MODES)}, got {x!r}")
+
+
+def _noise_axis(ax: Axes, frame: pd.DataFrame, rates: Mapping[float, float] | None, x: str = "level") -> dict[str, Any]:
+    """Ticks at the noise levels (and the clean anchor); returns ``position`` (level -> x), ``clean_x``, ``dodge``.
+
+    ``x="level"``: a level at its value, labelled with its realised rate when ``rates`` is given.
+    ``x="realised"``: a level at its mean realised noise rate in percent (``rates``, required for
+    every level), clean at 0, each tick labelled with the level and the rate (``T=0.9`` / ``20%``).
+    """
+    _check_x(x)
+    family, param = _level_parameter(frame)
     levels = sorted({float(v) for v in frame["noise_level"] if not is_missing(v)})
     has_clean = frame["noise_family"].map(is_clean).any()
-    cx = _clean_x(levels)
-    ticks = ([cx] if has_clean else []) + levels
-    labels = (["clean\n(0%)" if rates else "clean"] if has_clean else []) + [
-        f"{lv:g}\n({rates[lv]:.0%})" if rates and lv in rates else f"{lv:g}" for lv in levels]
-    ax.set_xticks(ticks, labels)
+    symbol = prepare.level_symbol(family, param) if family is not None else ""
+    if x == "realised":
+        unknown = [lv for lv in levels if not rates or lv not in rates or is_missing(rates[lv])]
+        if unknown:
+            raise ValueError(f"realised noise axis: no realised noise rate for {family} {symbol}="
+                             f"{', '.join(f'{lv:g}' for lv in unknown)}")
+        position = {lv: float(rates[lv]) * 100 for lv in levels}  # type: ignore[index]
+        cx = 0.0
+        labels = [f"{symbol}={lv:g}\n{rates[lv]:.0%}" for lv in levels]  # type: ignore[index]
+        clean_label = "clean\n0%"
+    else:
+        position = {lv: lv for lv in levels}
+        cx = _clean_x(levels)
+        labels = [f"{lv:g}\n({rates[lv]:.0%})" if rates and lv in rates else f"{lv:g}" for lv in levels]
+        clean_label = "clean\n(0%)" if rates else "clean"
+    ticks = ([cx] if has_clean else []) + [position[lv] for lv in levels]
+    ax.set_xticks(ticks, ([clean_label] if has_clean else []) + labels)
     if ticks:
         pad = (max(ticks) - min(ticks)) * 0.08 if len(ticks) > 1 else 0.2
         ax.set_xlim(min(ticks) - pad, max(ticks) + pad)
-    if has_clean and levels:
+    if x == "level" and has_clean and levels:
         ax.axvline((cx + levels[0]) / 2, color="0.7", linewidth=0.8, linestyle=":")
-    axis = get_family(family).parameter.label if family else "training labels"
-    ax.set_xlabel(axis + ("  (mean realised noise rate)" if rates and family else ""))
-    return {"clean_x": cx, "dodge": (levels[-1] - cx) * 0.02 if levels else 0.05}
+    if family is None:
+        ax.set_xlabel("training labels")
+    elif x == "realised":
+        ax.set_xlabel(f"mean realised noise rate (%); ticks: {prepare.level_axis_label(family, param)}")
+    else:
+        ax.set_xlabel(prepare.level_axis_label(family, param) + ("  (mean realised noise rate)" if rates else ""))
+    span = (max(ticks) - min(ticks)) if len(ticks) > 1 else 1.0
+    return {"position": position, "clean_x": cx, "dodge": span * 0.02}
 
 
-def _x(frame: pd.DataFrame, clean_x: float) -> np.ndarray:
-    return np.array([clean_x if is_clean(f) else float(v) for f, v in zip(frame["noise_family"], frame["noise_level"])])
+def _x(frame: pd.DataFrame, axis: Mapping[str, Any]) -> np.ndarray:
+    return np.array([axis["clean_x"] if is_clean(f) else axis["position"][float(v)]
+                     for f, v in zip(frame["noise_family"], frame["noise_level"])])
 
 
 # --------------------------------------------------------------------------
@@ -172,20 +215,23 @@ def _draw_series(ax: Axes, rows: pd.DataFrame, x: np.ndarray, color: str, label:
         ax.scatter(*zip(*dots), s=14, color=color, alpha=0.6, linewidths=0, label="_runs " + label)
 
 
-def draw_accuracy(summary: pd.DataFrame, *, rates: Mapping[float, float] | None = None, ax: Axes | None = None) -> Axes:
-    """Mean test accuracy (%) vs noise level per method label, clean runs as an anchor left of the levels.
+def draw_accuracy(summary: pd.DataFrame, *, rates: Mapping[float, float] | None = None, x: str = "level",
+                  ax: Axes | None = None) -> Axes:
+    """Mean test accuracy (%) vs noise per method label, clean runs as an anchor.
 
     ``summary``: :func:`~noisebench.analysis.prepare.cell_summary` rows of one panel (one noise
-    family plus clean). A line per method label through its noisy means (the line's label is the
-    method label); a t-interval band where a point has at least :data:`MIN_RUNS_FOR_BAND` runs,
-    the individual runs as dots where it has fewer. ``rates``: realised noise rate per level, shown
-    under the tick labels.
+    family and level parameter plus clean). A line per method label through its noisy means (the
+    line's label is the method label); a t-interval band where a point has at least
+    :data:`MIN_RUNS_FOR_BAND` runs, the individual runs as dots where it has fewer. ``rates``:
+    mean realised noise rate (fraction) per level. ``x="level"``: levels at their values, clean one
+    step left, rates under the tick labels; ``x="realised"``: each level at its rate in percent,
+    clean at 0 (``rates`` required).
     """
     ax = _axes(ax)
-    axis = _noise_axis(ax, summary, rates)
+    axis = _noise_axis(ax, summary, rates, x)
     colors = _colors(summary, "method_label", "method")
     for i, (label, rows) in enumerate(summary.groupby("method_label", sort=False)):
-        rows = rows.assign(_x=_x(rows, axis["clean_x"])).sort_values("_x")
+        rows = rows.assign(_x=_x(rows, axis)).sort_values("_x")
         clean = rows["noise_family"].map(is_clean).to_numpy()
         x = rows["_x"].to_numpy() + np.where(clean, (i - (len(colors) - 1) / 2) * axis["dodge"], 0.0)
         _draw_series(ax, rows, x, colors[label], str(label), clean)
@@ -195,17 +241,19 @@ def draw_accuracy(summary: pd.DataFrame, *, rates: Mapping[float, float] | None 
     return ax
 
 
-def draw_difference(diffs: pd.DataFrame, *, rates: Mapping[float, float] | None = None, ax: Axes | None = None) -> Axes:
-    """Mean paired difference treatment − baseline (pp) vs noise level, bootstrap CI bars, stars where Holm p < α.
+def draw_difference(diffs: pd.DataFrame, *, rates: Mapping[float, float] | None = None, x: str = "level",
+                    ax: Axes | None = None) -> Axes:
+    """Mean paired difference treatment − baseline (pp) vs noise, bootstrap CI bars, stars where Holm p < α.
 
     ``diffs``: :func:`~noisebench.analysis.prepare.paired_differences` rows of one panel with
     ``n_pairs > 0``. The line of each treatment is labelled ``"<treatment> − <baseline>"``.
+    ``rates`` and ``x`` as in :func:`draw_accuracy`.
     """
     ax = _axes(ax)
-    axis = _noise_axis(ax, diffs, rates)
+    axis = _noise_axis(ax, diffs, rates, x)
     colors = _colors(diffs.assign(method="_"), "treatment_label", "method")
     for i, (label, rows) in enumerate(diffs.groupby("treatment_label", sort=False)):
-        rows = rows.assign(_x=_x(rows, axis["clean_x"])).sort_values("_x")
+        rows = rows.assign(_x=_x(rows, axis)).sort_values("_x")
         x = rows["_x"].to_numpy() + (i - (len(colors) - 1) / 2) * axis["dodge"]
         mean, low, high = (rows[c].to_numpy(dtype=float) * 100 for c in ("mean_diff", "ci_low", "ci_high"))
         ok = np.isfinite(low) & np.isfinite(high)
@@ -231,7 +279,7 @@ def draw_difference(diffs: pd.DataFrame, *, rates: Mapping[float, float] | None 
 def draw_noise_rates(rates: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Realised noise rate (%) vs level, one line per N (mean over draws), min–max band where draws differ.
 
-    ``rates``: :func:`~noisebench.analysis.prepare.noise_rates` rows of one task and family.
+    ``rates``: :func:`~noisebench.analysis.prepare.noise_rates` rows of one task, family and level parameter.
     """
     ax = _axes(ax)
     for i, (n_train, rows) in enumerate(rates.groupby("n_train", dropna=False, sort=True)):
@@ -242,7 +290,7 @@ def draw_noise_rates(rates: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         if (rows["n_draws"] > 1).any():
             ax.fill_between(x, rows["min"] * 100, rows["max"] * 100, color=color, alpha=0.2, linewidth=0,
                             label=f"{name}: min–max")
-    ax.set_xlabel(get_family(rates["noise_family"].iloc[0]).parameter.label)
+    ax.set_xlabel(prepare.level_axis_label(rates["noise_family"].iloc[0], rates["noise_param"].iloc[0]))
     ax.set_ylabel("realised noise rate (% of training labels)")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
@@ -274,7 +322,7 @@ def draw_transition(matrix: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     meta = matrix.attrs
     rate = meta.get("rate")
     level = meta.get("noise_level")
-    noise = prepare.noise_label(meta.get("noise_family"), level) if level is not None else "noise"
+    noise = prepare.noise_label(meta.get("noise_family"), meta.get("noise_param"), level) if level is not None else "noise"
     ax.set_title(f"{meta.get('task', '?')}: {noise}, realised noise "
                  f"{'n/a' if rate is None else format(float(rate), '.1%')}\n{meta.get('source', '')}; "
                  f"{int(counts.sum())} examples", fontsize=9)
@@ -327,29 +375,51 @@ def draw_tsne(points: pd.DataFrame, *, label_names: Sequence[str] | None = None,
 
 
 # --------------------------------------------------------------------------
-# figures: one panel per (task, model, N, noise family)
+# figures: one panel per (task, model, N, pooling, noise family and level parameter, weak fit, n_relabel)
 # --------------------------------------------------------------------------
 
 
 def panels(frame: pd.DataFrame) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    """One ``(key, rows)`` per (task, model, n_train, noisy family), the setting's clean rows in each.
+    """One ``(key, rows)`` per (task, model, n_train, pooling) and noisy (family, noise_param, weak_fit, n_relabel),
+    the clean rows of its (task, model, n_train, pooling) in each.
 
-    A setting with clean rows only is one panel.
+    So temperature levels and target rates of one family are two panels sharing one clean anchor.
+    A (task, model, n_train, pooling) with clean rows only is one panel.
     """
     out = []
-    for key, group in prepare.groups(frame, prepare.PANEL_KEYS):
-        clean = group[group["noise_family"].map(is_clean)]
-        families = sorted({f for f in group["noise_family"] if not is_clean(f)})
-        for family in families or [None]:
-            rows = pd.concat([group[group["noise_family"] == family], clean]) if family else clean
-            out.append(({**key, "noise_family": family}, rows))
+    for key, group in prepare.groups(frame, PANEL_KEYS + TRAINING_KEYS):
+        clean_rows = group["noise_family"].map(is_clean)
+        clean = group[clean_rows]
+        noisy = list(prepare.groups(group[~clean_rows], PANEL_NOISE_KEYS))
+        for noise_key, rows in noisy or [(dict.fromkeys(PANEL_NOISE_KEYS), group.iloc[0:0])]:
+            out.append(({**key, **noise_key}, pd.concat([rows, clean])))
     return out
 
 
+def _matches(frame: pd.DataFrame, key: Mapping[str, Any]) -> pd.Series:
+    """Rows of ``frame`` equal to ``key`` on each of its columns ``frame`` has (NaN matches NaN)."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in key.items():
+        if column in frame.columns:
+            mask &= frame[column].map(is_missing) if is_missing(value) else frame[column] == value
+    return mask
+
+
 def _rates_by_level(rates: pd.DataFrame, key: Mapping[str, Any]) -> dict[float, float]:
-    rows = rates[(rates["task"] == key["task"]) & (rates["noise_family"] == key["noise_family"])]
-    rows = rows[rows["n_train"].isna()] if is_missing(key["n_train"]) else rows[rows["n_train"] == key["n_train"]]
+    """Mean realised rate per level of one panel (its task, N and noise keys)."""
+    rows = rates[_matches(rates, {k: key.get(k) for k in ("task", "n_train", *PANEL_NOISE_KEYS)})]
     return dict(zip(rows["noise_level"].astype(float), rows["mean"]))
+
+
+def _varying(found: Sequence[tuple[Mapping[str, Any], pd.DataFrame]]) -> list[str]:
+    """Panel keys beyond (task, model, N) whose set values differ between panels (shown in the titles)."""
+    return [k for k in (*NOISE_SETUP_KEYS, *TRAINING_KEYS)
+            if len({str(key.get(k)) for key, _ in found if not is_missing(key.get(k))}) > 1]
+
+
+def _variant(key: Mapping[str, Any], varying: Sequence[str]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {_fmt_n(key[k]) if k == 'n_relabel' else key[k]}"
+                     for k in varying if not is_missing(key.get(k)))
 
 
 def _count_text(counts: Iterable[int], unit: str = "run") -> str:
@@ -360,44 +430,54 @@ def _count_text(counts: Iterable[int], unit: str = "run") -> str:
     return f"n = {hi} {unit}{'s' if hi > 1 else ''} per point" if lo == hi else f"n = {lo}–{hi} {unit}s per point"
 
 
-def accuracy_figure(table: pd.DataFrame, *, confidence: float = 0.95) -> Figure:
-    """Test accuracy vs noise level, one panel per (task, model, N, family), clean runs as anchor."""
+def accuracy_figure(table: pd.DataFrame, *, confidence: float = 0.95, x: str = "level") -> Figure:
+    """Test accuracy vs noise, one panel per :func:`panels` key, clean runs as anchor (``x``: see :data:`X_MODES`)."""
+    _check_x(x)
     summary = prepare.cell_summary(table, confidence=confidence)
     if summary.empty:
         raise ValueError("accuracy_vs_noise: no runs with a test accuracy")
     rates = prepare.noise_rates(prepare.noise_draws(table))
     fig, axes = _grid(len(found := panels(summary)))
+    varying = _varying(found)
     for ax, (key, rows) in zip(axes, found):
-        draw_accuracy(rows, rates=_rates_by_level(rates, key) or None, ax=ax)
-        band = f"; band: {confidence:.0%} t-interval from {MIN_RUNS_FOR_BAND} runs, dots: single runs"
-        ax.set_title(_panel_title(key, _count_text(rows["n"]) + band), fontsize=9)
+        draw_accuracy(rows, rates=_rates_by_level(rates, key) or None, x=x, ax=ax)
+        band = f"; band: {confidence:.0%} t-interval from {MIN_RUNS_FOR_BAND} runs, dots: runs below"
+        variant = _variant(key, varying)
+        ax.set_title(_panel_title(key, (f"{variant}; " if variant else "") + _count_text(rows["n"]) + band), fontsize=9)
     return fig
 
 
-def difference_figure(table: pd.DataFrame) -> Figure:
-    """Paired difference of every treatment vs the baseline, one panel per (task, model, N, family)."""
+def difference_figure(table: pd.DataFrame, *, x: str = "level") -> Figure:
+    """Paired difference of every treatment vs the baseline, one panel per :func:`panels` key."""
+    _check_x(x)
     diffs = prepare.paired_differences(table)
     diffs = diffs[diffs["n_pairs"] > 0]
     if diffs.empty:
         raise ValueError(f"difference_vs_noise: no run of another method shares its seeds with a {BASELINE} run")
     rates = prepare.noise_rates(prepare.noise_draws(table))
     fig, axes = _grid(len(found := panels(diffs)))
+    varying = _varying(found)
     for ax, (key, rows) in zip(axes, found):
-        draw_difference(rows, rates=_rates_by_level(rates, key) or None, ax=ax)
-        ax.set_title(_panel_title(key, _count_text(rows["n_pairs"], "pair") + "; bars: bootstrap CI"), fontsize=9)
+        draw_difference(rows, rates=_rates_by_level(rates, key) or None, x=x, ax=ax)
+        variant = _variant(key, varying)
+        ax.set_title(_panel_title(key, (f"{variant}; " if variant else "") + _count_text(rows["n_pairs"], "pair")
+                                  + "; bars: bootstrap CI"), fontsize=9)
     return fig
 
 
 def noise_rate_figure(draws: pd.DataFrame) -> Figure:
-    """Realised noise rate vs level, one panel per (task, family), one line per N (``draws``: one row per draw)."""
+    """Realised noise rate vs level, one panel per (task, family, level parameter, weak fit, n_relabel), one line per N."""
     rates = prepare.noise_rates(draws)
     if rates.empty:
         raise ValueError("noise rates: no noisy runs with a realised noise rate")
-    found = list(rates.groupby(["task", "noise_family"], sort=True))
+    found = list(prepare.groups(rates, ("task", *PANEL_NOISE_KEYS)))
     fig, axes = _grid(len(found), (4.8, 3.8))
-    for ax, ((task, _), rows) in zip(axes, found):
+    varying = _varying(found)
+    for ax, (key, rows) in zip(axes, found):
         draw_noise_rates(rows, ax=ax)
-        ax.set_title(f"{task}\n{_count_text(rows['n_draws'], 'noise draw')}", fontsize=10)
+        variant = _variant(key, varying)
+        ax.set_title(f"{key['task']}{' · ' + variant if variant else ''}\n{_count_text(rows['n_draws'], 'noise draw')}",
+                     fontsize=10)
     return fig
 
 
@@ -410,18 +490,22 @@ def transition_figure(path: Path | str) -> Figure:
     return fig
 
 
-def memorisation_figure(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: str, noise_level: float) -> Figure:
-    """Memorisation per epoch at one noise level, one panel per (task, model, N)."""
-    memo = prepare.memorisation(table, history, noise_family=noise_family, noise_level=noise_level)
+def memorisation_figure(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: str, noise_level: float,
+                        noise_param: str | None = None) -> Figure:
+    """Memorisation per epoch at one noise level, one panel per (task, model, N, weak fit, n_relabel, pooling)."""
+    memo = prepare.memorisation(table, history, noise_family=noise_family, noise_level=noise_level,
+                                noise_param=noise_param)
+    noise = prepare.noise_label(noise_family, prepare.level_parameter_name(noise_family, noise_param), noise_level)
     if memo.empty or memo[list(prepare.MEMORISATION_COLUMNS)].isna().all().all():
-        raise ValueError(f"memorisation: no per-epoch records for the runs at "
-                         f"{prepare.noise_label(noise_family, noise_level)}")
-    found = list(prepare.groups(memo, prepare.PANEL_KEYS))
+        raise ValueError(f"memorisation: no per-epoch records for the runs at {noise}")
+    found = list(prepare.groups(memo, prepare.MEMORISATION_KEYS))
     fig, axes = _grid(len(found), (PANEL_SIZE[0] + 0.6, PANEL_SIZE[1] + 0.9))
+    varying = _varying(found)
     for ax, (key, rows) in zip(axes, found):
         draw_memorisation(rows, ax=ax)
         n_runs = rows.groupby("method_label")["n_runs"].max()
-        ax.set_title(_panel_title(key, f"{prepare.noise_label(noise_family, noise_level)}; {_count_text(n_runs)}"),
+        variant = _variant(key, varying)
+        ax.set_title(_panel_title(key, f"{noise}{', ' + variant if variant else ''}; {_count_text(n_runs)}"),
                      fontsize=10)
     return fig
 
@@ -447,27 +531,34 @@ def tsne_figure(run_dirs: Mapping[str, Path | str], *, title: str | None = None,
 # --------------------------------------------------------------------------
 
 
-def plot_accuracy_vs_noise(table: pd.DataFrame, out_stem: Path | str) -> list[Path]:
-    """The headline figure (:func:`accuracy_figure`) as ``<out_stem>.png`` and ``.pdf``."""
-    return save_figure(accuracy_figure(table), out_stem)
+def plot_accuracy_vs_noise(table: pd.DataFrame, out_stem: Path | str, *, x: str = "level") -> list[Path]:
+    """The headline figure (:func:`accuracy_figure`) as ``<out_stem>.png`` and ``.pdf``.
+
+    ``x="level"`` puts each noise level at its value; ``x="realised"`` at its mean realised noise
+    rate (clean at 0), the ticks naming the level.
+    """
+    return save_figure(accuracy_figure(table, x=x), out_stem)
 
 
-def _highest_levels(table: pd.DataFrame) -> list[tuple[str, float]]:
-    """(family, highest level) for every noisy family in the table."""
+def _highest_levels(table: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """(family, noise_param, highest level) for every noisy family and level parameter in the table."""
+    table = with_setting_keys(table)
     noisy = table[~table["noise_family"].map(is_clean) & pd.to_numeric(table["noise_level"], errors="coerce").notna()]
-    return [(f, float(g["noise_level"].max())) for f, g in noisy.groupby("noise_family", sort=True)]
+    return [(f, p, float(g["noise_level"].max())) for (f, p), g in noisy.groupby(["noise_family", "noise_param"], sort=True)]
 
 
 def _transition_runs(table: pd.DataFrame, results_dir: Path) -> list[tuple[str, Path]]:
-    """(figure stem, run dir) per task and family: the first run with metrics.json at the highest level."""
+    """(figure stem, run dir) per task, family and level parameter: the first run with metrics.json at the highest level."""
     out = []
-    for family, level in _highest_levels(table):
-        at = table[(table["noise_family"] == family) & np.isclose(table["noise_level"].astype(float), level)]
+    table = with_setting_keys(table)
+    for family, param, level in _highest_levels(table):
+        at = table[(table["noise_family"] == family) & (table["noise_param"] == param)
+                   & np.isclose(table["noise_level"].astype(float), level)]
         for task, group in at.groupby("task", sort=True):
-            group = group.sort_values(["n_train", *prepare.SETTING_KEYS[3:], "run_id"])
+            group = group.sort_values(["n_train", "run_id"])
             for run_id, n_train in zip(group["run_id"], group["n_train"]):
                 if (results_dir / "runs" / str(run_id) / "metrics.json").is_file():
-                    stem = _slug("transition", task, f"N{_fmt_n(n_train)}", get_family(family).folder_name(level))
+                    stem = _slug("transition", task, f"N{_fmt_n(n_train)}", prepare.level_slug(family, param, level))
                     out.append((stem, results_dir / "runs" / str(run_id)))
                     break
     return out
@@ -479,17 +570,17 @@ def _tsne_pick(table: pd.DataFrame, results_dir: Path) -> tuple[dict[str, Path],
     rows = table[[(runs / str(r) / "embeddings.npz").is_file() for r in table["run_id"]]]
     if rows.empty:
         return None
-    rows = prepare.with_labels(rows).sort_values(["method", "run_id"], key=lambda s: s.astype(str))
-    keys = [*prepare.SETTING_KEYS, "data_seed", "noise_seed", "train_seed"]
+    rows = prepare.with_labels(with_setting_keys(rows)).sort_values(["method", "run_id"], key=lambda s: s.astype(str))
+    keys = [*SETTING_KEYS, *SEED_KEYS]
     best = None
     for key, group in prepare.groups(rows, keys):
         picks = {lab: runs / str(g["run_id"].iloc[0]) for lab, g in group.groupby("method_label", sort=False)}
         picks = dict(sorted(picks.items(), key=lambda kv: kv[0] != prepare.method_label(BASELINE, {}))[:2])
-        level = key["noise_level"]
-        rank = (len(picks), not is_clean(key["noise_family"]), -1.0 if is_missing(level) else float(level))
-        noise = "clean" if is_clean(key["noise_family"]) else get_family(key["noise_family"]).folder_name(level)
-        seeds = ", ".join(f"{k.split('_')[0]} {_fmt_n(key[k]) if not is_missing(key[k]) else '—'}" for k in keys[5:])
-        title = f"{_panel_title(key)} · {prepare.noise_label(key['noise_family'], level)}  (seeds: {seeds})"
+        level, family, param = key["noise_level"], key["noise_family"], key["noise_param"]
+        rank = (len(picks), not is_clean(family), -1.0 if is_missing(level) else float(level))
+        noise = "clean" if is_clean(family) else prepare.level_slug(family, param, level)
+        seeds = ", ".join(f"{k.split('_')[0]} {_fmt_n(key[k]) if not is_missing(key[k]) else '—'}" for k in SEED_KEYS)
+        title = f"{_panel_title(key)} · {prepare.noise_label(family, param, level)}  (seeds: {seeds})"
         if best is None or rank > best[0]:
             best = (rank, picks, _slug("tsne", key["task"], f"N{_fmt_n(key['n_train'])}", noise), title.replace("\n", " "))
     return best[1:] if best else None
@@ -498,17 +589,20 @@ def _tsne_pick(table: pd.DataFrame, results_dir: Path) -> tuple[dict[str, Path],
 def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     """(figure stem, figure factory) of every figure the table can support; skips are logged (INFO)."""
     jobs: list[tuple[str, Callable[[], Figure]]] = [("accuracy_vs_noise", lambda: accuracy_figure(table))]
+    draws = prepare.noise_draws(table)
+    if not draws.empty:
+        jobs.append(("accuracy_vs_realised_noise", lambda: accuracy_figure(table, x="realised")))
     if table["method"].nunique() > 1:
         jobs.append(("difference_vs_noise", lambda: difference_figure(table)))
     else:
         log.info("plot_all: skipped difference_vs_noise: only method(s) %s", ", ".join(map(str, table["method"].unique())))
-    draws = prepare.noise_draws(table)
     if draws.empty:
-        log.info("plot_all: skipped noise rates, transition matrices and memorisation: no noisy runs")
-        levels: list[tuple[str, float]] = []
+        log.info("plot_all: skipped realised-noise accuracy, noise rates, transition matrices and memorisation: "
+                 "no noisy runs with a realised noise rate")
+        levels: list[tuple[str, str, float]] = []
     else:
-        jobs += [(f"noise_rate_vs_{get_family(f).parameter.name}", lambda d=d: noise_rate_figure(d))
-                 for f, d in draws.groupby("noise_family", sort=True)]
+        jobs += [(_noise_rate_stem(f, p), lambda d=d: noise_rate_figure(d))
+                 for (f, p), d in draws.groupby(["noise_family", "noise_param"], sort=True)]
         levels = _highest_levels(table)
         transitions = _transition_runs(table, results_dir)
         jobs += [(stem, lambda d=run_dir: transition_figure(d)) for stem, run_dir in transitions]
@@ -517,9 +611,9 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     if history.empty or history.get("train_acc_corrupted_noisy", pd.Series(dtype=float)).isna().all():
         log.info("plot_all: skipped memorisation: no per-epoch history")
     else:
-        jobs += [(_slug("memorisation", get_family(f).folder_name(lv)),
-                  lambda f=f, lv=lv: memorisation_figure(table, history, noise_family=f, noise_level=lv))
-                 for f, lv in levels]
+        jobs += [(_slug("memorisation", prepare.level_slug(f, p, lv)),
+                  lambda f=f, p=p, lv=lv: memorisation_figure(table, history, noise_family=f, noise_level=lv, noise_param=p))
+                 for f, p, lv in levels]
     picked = _tsne_pick(table, results_dir)
     if picked is None:
         log.info("plot_all: skipped t-SNE: no embeddings.npz under %s/runs", results_dir)
@@ -529,12 +623,22 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     return jobs
 
 
+def _noise_rate_stem(family: str, noise_param: str) -> str:
+    """``noise_rate_vs_<parameter>``; target rates name their family (two families may share the target axis)."""
+    if prepare.level_parameter_is_target(noise_param):
+        return _slug("noise_rate_vs", noise_param, family)
+    return f"noise_rate_vs_{noise_param}"
+
+
 def plot_all(table: pd.DataFrame, history: pd.DataFrame | None, results_dir: Path | str, out_dir: Path | str) -> list[Path]:
     """Every figure the results support, into ``out_dir``; returns the written paths.
 
-    Files (``.png`` and ``.pdf`` each): ``accuracy_vs_noise``, ``difference_vs_noise``,
-    ``noise_rate_vs_<parameter>`` per family, ``transition_<task>_N<N>_<level>`` (one run's N labels at each
-    family's highest level), ``memorisation_<level>`` and ``tsne_<task>_N<N>_<level|clean>``.
+    Files (``.png`` and ``.pdf`` each): ``accuracy_vs_noise`` (levels at their values),
+    ``accuracy_vs_realised_noise`` (levels at their mean realised noise rate; when the table has
+    noisy runs with a realised rate), ``difference_vs_noise``, ``noise_rate_vs_<parameter>`` per
+    family (``noise_rate_vs_target_rate_<family>`` for target rates),
+    ``transition_<task>_N<N>_<level>`` (one run's N labels at each family's and level parameter's
+    highest level), ``memorisation_<level>`` and ``tsne_<task>_N<N>_<level|clean>``.
     A figure the table cannot support is skipped with a logged reason.
 
     Raises

@@ -15,15 +15,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.results import read_config, read_embeddings, read_metrics, read_noise_json
-from noisebench.analysis.stats import compare_methods
+from noisebench.analysis.stats import compare_methods, noise_cost
 from noisebench.analysis.values import is_missing
 from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method, hyper_parameter_names
-from noisebench.noise.families import get_family, is_clean
+from noisebench.noise import families
+from noisebench.noise.families import TARGET_RATE, get_family, is_clean
 
-PANEL_KEYS: tuple[str, ...] = ("task", "model", "n_train")
-SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + ("noise_family", "noise_level")
+NOISE_KEYS: tuple[str, ...] = LEVEL_KEYS + NOISE_SETUP_KEYS
+"""What decides a noise draw's labels apart from the seeds (and the task and N)."""
 MEMORISATION_COLUMNS: tuple[str, ...] = ("train_acc_clean", "train_acc_corrupted_noisy")
 
 
@@ -37,11 +39,44 @@ def method_label(method: str, params: Mapping[str, Any]) -> str:
     return spec.label(values)
 
 
-def noise_label(family: Any, level: Any) -> str:
-    """``clean`` or the family, its parameter's symbol and the level, e.g. ``temperature T=0.9``."""
-    if is_clean(family):
-        return "clean"
-    return f"{family} {get_family(family).parameter.symbol}={float(level):g}"
+def noise_label(family: Any, noise_param: Any, level: Any) -> str:
+    """The registry's :func:`~noisebench.noise.families.noise_label`: ``clean``, ``temperature T=0.9``,
+    ``temperature ρ=0.2``; a family this process does not know as ``<family> <noise_param>=<level>``.
+    """
+    try:
+        return families.noise_label(family, noise_param, level)
+    except ConfigError:
+        return f"{family} {noise_param}={float(level):g}"
+
+
+def level_axis_label(family: Any, noise_param: Any) -> str:
+    """What a noise axis measures: the level's parameter label (``temperature T``, ``target noise rate``)."""
+    param = None if is_missing(noise_param) else str(noise_param)
+    try:
+        return families.level_parameter(str(family), param).label
+    except ConfigError:
+        return str(param or family)
+
+
+def level_symbol(family: Any, noise_param: Any) -> str:
+    """The level parameter's symbol (``T``, ``ρ``) for tick labels."""
+    param = None if is_missing(noise_param) else str(noise_param)
+    try:
+        return families.level_parameter(str(family), param).symbol
+    except ConfigError:
+        return str(param or "level")
+
+
+def level_slug(family: Any, noise_param: Any, level: float) -> str:
+    """A file-name part for one level: the family's folder name (``T0.9``) or ``target_rate0.2``."""
+    if level_parameter_is_target(noise_param):
+        return f"{TARGET_RATE.name}{float(level):g}"
+    return get_family(str(family)).folder_name(float(level))
+
+
+def level_parameter_is_target(noise_param: Any) -> bool:
+    """Whether a level is a target noise rate rather than the family's own parameter."""
+    return not is_missing(noise_param) and str(noise_param) == TARGET_RATE.name
 
 
 def with_labels(table: pd.DataFrame) -> pd.DataFrame:
@@ -75,11 +110,12 @@ def groups(frame: pd.DataFrame, keys: Sequence[str]) -> Iterable[tuple[dict[str,
 def cell_summary(table: pd.DataFrame, *, metric: str = "test_accuracy", confidence: float = 0.95) -> pd.DataFrame:
     """One row per (setting, method label): ``n``, ``mean``, ``sd``, t-interval ``ci_low``/``ci_high``, ``values``.
 
-    The setting is (task, model, n_train, noise_family, noise_level); ``noise_level`` is NaN for
-    clean runs. ``values`` holds the runs' metric (for drawing single runs); ``sd`` (ddof=1) and
+    The setting is :data:`SETTING_KEYS` (task, model, n_train, noise family, noise_param, level,
+    weak_fit, n_relabel, pooling; missing columns of a legacy table count as NaN); ``noise_level``
+    is NaN for clean runs. ``values`` holds the runs' metric (for drawing single runs); ``sd`` (ddof=1) and
     the interval are NaN for a single run. Runs without the metric are left out.
     """
-    rows = with_labels(table[pd.to_numeric(table[metric], errors="coerce").notna()])
+    rows = with_labels(with_setting_keys(table[pd.to_numeric(table[metric], errors="coerce").notna()]))
     out = []
     for key, group in groups(rows, SETTING_KEYS + ("method", "method_label")):
         values = group[metric].to_numpy(dtype=float)
@@ -91,22 +127,24 @@ def cell_summary(table: pd.DataFrame, *, metric: str = "test_accuracy", confiden
     return pd.DataFrame(out, columns=columns)
 
 
-_DRAW_COLUMNS = ["task", "n_train", "noise_family", "noise_level", "rate"]
+_RATE_KEYS = ["task", "n_train", *NOISE_KEYS]
+_DRAW_COLUMNS = [*_RATE_KEYS, "rate"]
 
 
 def noise_draws(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct noise draw of the noisy runs: task, n_train, noise_family, noise_level, rate.
+    """One row per distinct noise draw of the noisy runs: task, n_train, :data:`NOISE_KEYS`, rate.
 
-    Runs that share (task, n_train, family, level, data_seed, noise_seed) share their noisy labels,
+    Runs that share (task, n_train, noise keys, data_seed, noise_seed) share their noisy labels,
     so they are one draw; ``rate`` is the realised noise rate of its N training labels.
     """
     if "realized_noise_rate" not in table.columns:
         return pd.DataFrame(columns=_DRAW_COLUMNS)
+    table = with_setting_keys(table)
     noisy = table[~table["noise_family"].map(is_clean)].assign(
         noise_level=lambda f: pd.to_numeric(f["noise_level"], errors="coerce"),
         rate=lambda f: pd.to_numeric(f["realized_noise_rate"], errors="coerce"))
     noisy = noisy[noisy["noise_level"].notna() & noisy["rate"].notna()]
-    draw = [c for c in ("task", "n_train", "noise_family", "noise_level", "data_seed", "noise_seed") if c in noisy]
+    draw = [c for c in (*_RATE_KEYS, "data_seed", "noise_seed") if c in noisy]
     return noisy.drop_duplicates(subset=draw).reindex(columns=_DRAW_COLUMNS).reset_index(drop=True)
 
 
@@ -115,16 +153,29 @@ def artifact_noise_draws(paths: Iterable[Path | str]) -> pd.DataFrame:
     rows = []
     for path in paths:
         meta = read_noise_json(Path(path))
-        family = meta["family"]
-        level = meta["params"][get_family(family).parameter.name]
-        rows.append({"task": meta.get("task", "?"), "n_train": math.nan, "noise_family": family,
-                     "noise_level": float(level), "rate": float(meta["realized_noise_rate"])})
+        rows.append({"task": meta.get("task", "?"), "n_train": math.nan, **_artifact_level(meta),
+                     "rate": float(meta["realized_noise_rate"])})
     return pd.DataFrame(rows, columns=_DRAW_COLUMNS)
 
 
+def _artifact_level(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """noise.json -> the noise keys of the runs it stands for (a target rate when it records one)."""
+    family = meta.get("family")
+    if is_clean(family):
+        return dict.fromkeys(NOISE_KEYS, None) | {"noise_family": family, "noise_level": math.nan}
+    relabel = meta.get("n_relabel")
+    setup = {"weak_fit": (meta.get("weak_model") or {}).get("fit"),
+             "n_relabel": None if relabel in (None, "all") else relabel}
+    if meta.get("target_rate") is not None:
+        return {"noise_family": family, "noise_param": TARGET_RATE.name, "noise_level": float(meta["target_rate"]),
+                **setup}
+    name = get_family(family).parameter.name
+    return {"noise_family": family, "noise_param": name, "noise_level": float(meta["params"][name]), **setup}
+
+
 def noise_rates(draws: pd.DataFrame) -> pd.DataFrame:
-    """Realised noise rate per (task, n_train, noise_family, noise_level): ``mean``, ``min``, ``max``, ``n_draws``."""
-    keys = ["task", "n_train", "noise_family", "noise_level"]
+    """Realised noise rate per (task, n_train, :data:`NOISE_KEYS`): ``mean``, ``min``, ``max``, ``n_draws``."""
+    keys = [*_RATE_KEYS]
     if draws.empty:
         return pd.DataFrame(columns=[*keys, "mean", "min", "max", "n_draws"])
     agg = draws.groupby(keys, dropna=False, sort=True)["rate"].agg(["mean", "min", "max", "size"])
@@ -144,16 +195,25 @@ def paired_differences(table: pd.DataFrame, *, baseline: str = BASELINE, **kwarg
     return out.assign(baseline_label=method_label(baseline, {}), treatment_label=labels)
 
 
-def memorisation(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: str, noise_level: float) -> pd.DataFrame:
-    """Per (task, model, n_train, method label, epoch): mean share of clean examples fitted and of corrupted
+MEMORISATION_KEYS: tuple[str, ...] = PANEL_KEYS + NOISE_SETUP_KEYS + TRAINING_KEYS
+"""A memorisation panel: one per (task, model, n_train, weak_fit, n_relabel, pooling) at one level."""
+
+
+def memorisation(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: str, noise_level: float,
+                 noise_param: str | None = None) -> pd.DataFrame:
+    """Per (:data:`MEMORISATION_KEYS`, method label, epoch): mean share of clean examples fitted and of corrupted
     examples predicted as their *noisy* label (memorised), over the runs at one noise level; ``n_runs``.
+
+    ``noise_param`` says what ``noise_level`` is a value of (None: the family's own parameter).
     """
-    runs = with_labels(table[(table["noise_family"] == noise_family)
+    table = with_setting_keys(table)
+    param = level_parameter_name(noise_family, noise_param)
+    runs = with_labels(table[(table["noise_family"] == noise_family) & (table["noise_param"] == param)
                              & np.isclose(pd.to_numeric(table["noise_level"], errors="coerce"), noise_level)])
     hist = history.assign(**{c: pd.to_numeric(history[c], errors="coerce") for c in ("epoch", *MEMORISATION_COLUMNS)})
-    merged = hist.merge(runs[["run_id", *PANEL_KEYS, "method", "method_label"]], on="run_id")
+    merged = hist.merge(runs[["run_id", *MEMORISATION_KEYS, "method", "method_label"]], on="run_id")
     merged = merged[merged["epoch"].notna()]
-    keys = [*PANEL_KEYS, "method", "method_label", "epoch"]
+    keys = [*MEMORISATION_KEYS, "method", "method_label", "epoch"]
     if merged.empty:
         return pd.DataFrame(columns=[*keys, *MEMORISATION_COLUMNS, "n_runs"])
     grouped = merged.groupby(keys, dropna=False, sort=True)
@@ -161,22 +221,46 @@ def memorisation(table: pd.DataFrame, history: pd.DataFrame, *, noise_family: st
     return out.reset_index()
 
 
+def level_parameter_name(family: Any, noise_param: Any) -> str | None:
+    """``noise_param``, or the family's own parameter's name when it is missing."""
+    if not is_missing(noise_param):
+        return str(noise_param)
+    try:
+        return get_family(str(family)).parameter.name
+    except ConfigError:
+        return None
+
+
+def noise_costs(table: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+    """:func:`~noisebench.analysis.stats.noise_cost` plus ``method_label`` and ``noise_label`` columns.
+
+    One row per noisy setting and method variant: the paired drop clean − noisy with its interval,
+    tests and Holm p over the levels (see ``noise_cost``).
+    """
+    scored = table[pd.to_numeric(table[kwargs.get("metric", "test_accuracy")], errors="coerce").notna()]
+    out = with_labels(noise_cost(scored, **kwargs))
+    labels = [noise_label(r["noise_family"], r["noise_param"], r["noise_level"]) for r in out.to_dict("records")]
+    return out.assign(noise_label=labels)
+
+
 def transition_matrix(path: Path | str) -> pd.DataFrame:
     """Clean → noisy label counts (rows clean, columns noisy) of a noise artifact or a run directory.
 
-    ``attrs`` carries ``task``, ``noise_family``, ``noise_level``, ``rate`` (realised noise rate)
-    and ``source`` (what the counts are over).
+    ``attrs`` carries ``task``, ``noise_family``, ``noise_param``, ``noise_level``, ``rate``
+    (realised noise rate) and ``source`` (what the counts are over).
     """
     path = Path(path)
     if (path / "noise.json").is_file() or path.name == "noise.json":
         meta = read_noise_json(path)
         family = meta.get("family")
-        level = (meta.get("params") or {}).get(get_family(family).parameter.name) if not is_clean(family) else None
+        level_keys = _artifact_level(meta)
+        param, level = level_keys["noise_param"], None if is_clean(family) else level_keys["noise_level"]
         source = "noise artifact (whole relabelled pool)"
     elif (path / "metrics.json").is_file():
         config = read_config(path) if (path / "config.json").is_file() else {}
         meta = {**read_metrics(path), "task": config.get("task", "?")}
         family, level = config.get("noise_family"), config.get("noise_level")
+        param = level_parameter_name(family, config.get("noise_param")) if not is_clean(family) else None
         source = f"run {path.name} (N={config.get('n_train')} training labels)"
     else:
         raise FileNotFoundError(f"{path}: neither a noise artifact (noise.json) nor a run directory (metrics.json)")
@@ -191,7 +275,8 @@ def transition_matrix(path: Path | str) -> pd.DataFrame:
     rate = meta.get("realized_noise_rate")
     if rate is None and counts.sum() > 0:
         rate = 1.0 - np.trace(counts) / counts.sum()
-    frame.attrs.update(task=meta.get("task", "?"), noise_family=family, noise_level=level, rate=rate, source=source)
+    frame.attrs.update(task=meta.get("task", "?"), noise_family=family, noise_param=param, noise_level=level, rate=rate,
+                       source=source)
     return frame
 
 

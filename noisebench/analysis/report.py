@@ -1,11 +1,11 @@
-"""The Markdown results report: set-up, paired statistics, seed summaries, figures, paper comparison.
+"""The Markdown results report: set-up, what noise costs, paired statistics, seed summaries, figures, paper comparison.
 
 :func:`write_report` is the only entry point. Number formats (so the report can be checked
 against the statistics): accuracies in percent with two decimals (``81.20``); differences
 treatment − baseline in percentage points with sign, the interval in brackets
 (``+1.20 [+0.40, +2.00]``); p-values by :func:`~noisebench.analysis.stats.format_p`; realised
 noise rates in percent with one decimal (``31.2%``). Methods are shown by their registered label,
-noise by the family's parameter symbol. This module must not import the training code or the CLI.
+noise by the level parameter's symbol (the family's own, ``T=0.9``, or the target rate, ``ρ=0.2``). This module must not import the training code or the CLI.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pandas as pd
 from noisebench.analysis import prepare
 from noisebench.analysis.paper import PAPER_BASELINE, PAPER_FAMILY, PAPER_TREATMENT, SOURCE, TABLES, match_paper, paper_table
 from noisebench.analysis.results import run_versions
+from noisebench.analysis.keys import NOISE_SETUP_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.stats import BASE_KEYS, MIN_PAIRS_WILCOXON, format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.values import is_missing
 from noisebench.io import write_bytes_atomic
@@ -48,6 +49,7 @@ PAPER_TASK_NAMES: dict[str, str] = {
 }
 _VERDICTS = ("replicated", "not replicated", "not confirmed at this sample size", "not comparable")
 _PAPER_PAIR = f"{PAPER_TREATMENT} − {PAPER_BASELINE}"
+_PAPER_PARAMETER = get_family(PAPER_FAMILY).parameter.name
 
 
 # --------------------------------------------------------------------------
@@ -78,7 +80,24 @@ def _g(x: Any) -> str:
 
 
 def _noise(row: Mapping[str, Any]) -> str:
-    return prepare.noise_label(row.get("noise_family"), row.get("noise_level"))
+    return prepare.noise_label(row.get("noise_family"), row.get("noise_param"), row.get("noise_level"))
+
+
+_VARIANT_KEYS: tuple[str, ...] = NOISE_SETUP_KEYS + TRAINING_KEYS
+
+
+def _variant_keys(table: pd.DataFrame) -> list[str]:
+    """Setting keys beyond task, model, N and level that take several values in ``table`` (shown as a column)."""
+    return [k for k in _VARIANT_KEYS if k in table.columns and table[k].dropna().astype(str).nunique() > 1]
+
+
+def _variant(row: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
+    """The ``setting`` cell of a row when some keys vary (empty list otherwise)."""
+    if not keys:
+        return []
+    parts = [f"{k.replace('_', ' ')} {_g(row.get(k)) if k == 'n_relabel' else row.get(k)}"
+             for k in keys if not is_missing(row.get(k))]
+    return [", ".join(parts) or "—"]
 
 
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -131,9 +150,25 @@ def _analysis_versions() -> str:
 
 
 def _noise_levels(table: pd.DataFrame) -> str:
-    parts = [f"{family} {get_family(family).parameter.symbol}: {_values(rows, 'noise_level')}"
-             for family, rows in table.groupby("noise_family", sort=True) if not is_clean(family)]
+    noisy = table[~table["noise_family"].map(is_clean)]
+    parts = [f"{family} {prepare.level_symbol(family, param)}: {_values(rows, 'noise_level')}"
+             for (family, param), rows in noisy.groupby(["noise_family", "noise_param"], sort=True)]
     return "; ".join(parts) or "none"
+
+
+def _noise_setup(table: pd.DataFrame) -> list[str]:
+    """Set-up lines for the weak-model fit, relabelled pool size and pooling, where the table records them."""
+    noisy = table[~table["noise_family"].map(is_clean)]
+    lines = []
+    if "weak_fit" in table.columns and noisy["weak_fit"].notna().any():
+        lines.append(f"- weak-model fit: {_values(noisy, 'weak_fit')}")
+    if "n_relabel" in table.columns and not noisy.empty:
+        sizes = _values(noisy, "n_relabel")
+        lines.append(f"- relabelled pool: {'whole pool' if sizes == 'n/a' else sizes + ' examples'}"
+                     + ("; some runs the whole pool" if sizes != "n/a" and noisy["n_relabel"].isna().any() else ""))
+    if "pooling" in table.columns and table["pooling"].notna().any():
+        lines.append(f"- pooling: {_values(table, 'pooling')}")
+    return lines
 
 
 def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -> list[str]:
@@ -145,6 +180,7 @@ def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -
              f"- models (encoders): {_values(table, 'model')}",
              f"- training-set size N: {_values(table, 'n_train')}",
              f"- noise families: {_values(table, 'noise_family')}; levels: {_noise_levels(table)}",
+             *_noise_setup(table),
              f"- methods: {', '.join(sorted(set(prepare.with_labels(table)['method_label'])))}; baseline: {BASELINE}",
              f"- seeds: data seeds {_values(table, 'data_seed')}; noise seeds {_values(table, 'noise_seed')}; "
              f"train seeds {_values(table, 'train_seed')} ({n_triples} distinct seed triples)",
@@ -168,7 +204,7 @@ def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -
 # --------------------------------------------------------------------------
 
 
-def _stats_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool) -> list[Any]:
+def _stats_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool, variant: Sequence[str]) -> list[Any]:
     if r["n_pairs"] > 0:
         kind = {True: " (exact)", False: " (sampled)"}.get(r["signflip_exact"], "")
         p_sf = format_p(r["p_signflip"]) + ("" if is_missing(r["p_signflip"]) else kind)
@@ -176,8 +212,8 @@ def _stats_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool) -> 
     else:
         p_sf, significant = "n/a", "n/a"
     rate = _realised(table, r)
-    return [r["task"]] + [r["model"]] * multi_model + [
-        _n(r["n_train"]), _noise(r), r["treatment_label"], "n/a" if is_missing(rate) else f"{rate:.1%}",
+    return [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
+        r["treatment_label"], "n/a" if is_missing(rate) else f"{rate:.1%}",
         int(r["n_pairs"]), _pct(r["mean_baseline"]), _pct(r["mean_treatment"]),
         _delta_ci(r["mean_diff"], r["ci_low"], r["ci_high"]), format_p(r["p_ttest"]), p_sf,
         format_p(r["p_wilcoxon"]), format_p(r["p_holm"]), significant]
@@ -200,15 +236,54 @@ def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
              "p-values are two-sided: paired t-test; sign-flip permutation test of the mean difference (exact = "
              f"all 2^n sign vectors, sampled = random ones); Wilcoxon signed-rank (n/a below {MIN_PAIRS_WILCOXON} "
              "pairs, where it cannot reach p < 0.05); Holm = sign-flip p adjusted by Holm over all noise levels "
-             f"of one (task, model, N, noise family, treatment).  significant = Holm p < {ALPHA:g}.", ""]
+             f"of one (task, model, N, noise family and level parameter, treatment).  significant = Holm p < "
+             f"{ALPHA:g}.", ""]
     multi_model = table["model"].nunique(dropna=False) > 1
-    headers = ["task"] + ["model"] * multi_model + [
-        "N", "noise", "treatment", "mean realised noise", "n pairs", "baseline mean %", "treatment mean %",
+    variant = _variant_keys(table)
+    headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
+        "treatment", "mean realised noise", "n pairs", "baseline mean %", "treatment mean %",
         "Δ pp [CI]", "p t-test", "p sign-flip", "p Wilcoxon", "p Holm", "significant"]
     records = diffs.to_dict("records")
-    lines += _md_table(headers, [_stats_row(r, table, multi_model) for r in records]) + [""]
+    lines += _md_table(headers, [_stats_row(r, table, multi_model, variant) for r in records]) + [""]
     notes = [note for r in records if (note := _unpaired_note(r))]
     return lines + (["Unpaired runs:", ""] + notes + [""] if notes else [])
+
+
+def _cost_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool, variant: Sequence[str]) -> list[Any]:
+    rate = _realised(table, r)
+    return [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
+        r["method_label"], "n/a" if is_missing(rate) else f"{rate:.1%}", int(r["n_pairs"]), int(r["n_noisy_runs"]),
+        _pct(r["mean_clean"]), _pct(r["mean_noisy"]), _delta_ci(r["mean_drop"], r["ci_low"], r["ci_high"]),
+        format_p(r["p_ttest"]), format_p(r["p_signflip"]), format_p(r["p_holm"]),
+        "n/a" if is_missing(r["p_holm"]) else ("yes" if r["significant"] else "no")]
+
+
+def _cost_section(costs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    lines = ["## What noise costs", ""]
+    clean = table["noise_family"].map(is_clean)
+    if costs.empty or not clean.any():
+        why = "no clean runs" if not clean.any() else "no noisy runs"
+        return lines + [f"Not measured: the results have {why}.  A grid adds clean runs that share the noisy runs' "
+                        f"seeds with `noise.include_clean: true`.", ""]
+    lines += ["Each method's accuracy on clean labels minus its accuracy at each noise level, paired: a noisy run's "
+              "clean partner is the clean run of the same task, model, N, pooling, method (and hyper-parameters), "
+              "data seed and train seed.  Where several noisy runs share one clean partner (crossed seeds: several "
+              "noise seeds per data and train seed) they are averaged first, so each clean run is one pair.  "
+              "drop = clean − noisy test accuracy in percentage points (positive: noise costs accuracy) with its 95% "
+              "bootstrap interval; p-values two-sided (paired t-test, sign-flip); Holm = sign-flip p adjusted over "
+              "the noise levels of one (task, model, N, noise family and level parameter, method).", ""]
+    multi_model = table["model"].nunique(dropna=False) > 1
+    variant = _variant_keys(table)
+    headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
+        "method", "mean realised noise", "n pairs", "noisy runs", "clean mean %", "noisy mean %", "drop pp [CI]",
+        "p t-test", "p sign-flip", "p Holm", "significant"]
+    records = costs.to_dict("records")
+    lines += _md_table(headers, [_cost_row(r, table, multi_model, variant) for r in records]) + [""]
+    unpaired = [f"- {r['task']}, N={_n(r['n_train'])}, {_noise(r)}, {r['method_label']}: "
+                f"{int(r['n_unpaired_noisy'])} noisy run(s) without a clean partner"
+                for r in records if r["n_unpaired_noisy"]]
+    return lines + (["Not in the drop (no clean run with their data and train seed):", ""] + unpaired + [""]
+                    if unpaired else [])
 
 
 def _summary(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -230,13 +305,15 @@ def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> 
     else:
         lines.append(f"Top-{TOP_K}-by-dev is not shown: some runs have no dev accuracy.")
     multi_model = table["model"].nunique(dropna=False) > 1
-    headers = ["task"] + ["model"] * multi_model + ["N", "noise", "method", "runs", "all seeds: mean ± sd %"]
+    variant = _variant_keys(table)
+    headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
+        "method", "runs", "all seeds: mean ± sd %"]
     headers += [f"top-{TOP_K} by dev (paper's rule): mean ± sd % (n)"] * has_top
     rows = []
     for r in summary.to_dict("records"):
         sd = "" if is_missing(r["std_all"]) else f" ± {_pct(r['std_all'])}"
-        row = [r["task"]] + [r["model"]] * multi_model + [
-            _n(r["n_train"]), _noise(r), r["method_label"], int(r["n_all"]), f"{_pct(r['mean_all'])}{sd}"]
+        row = [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
+            r["method_label"], int(r["n_all"]), f"{_pct(r['mean_all'])}{sd}"]
         if has_top:
             sd_top = "" if is_missing(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
             row.append(f"{_pct(r[f'mean_top{TOP_K}'])}{sd_top} ({int(r[f'n_top{TOP_K}'])})")
@@ -250,6 +327,8 @@ def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> 
 
 _CAPTIONS = (
     ("accuracy_vs_noise", "Test accuracy vs noise level (mean over seeds, 95% t-interval from 3 runs; dots: runs)"),
+    ("accuracy_vs_realised_noise", "Test accuracy vs mean realised noise rate, levels as tick labels (95% t-interval "
+                                   "from 3 runs; dots: runs)"),
     ("difference_vs_noise", "Paired difference treatment − baseline vs noise level (bootstrap CI; stars: Holm p<0.05)"),
     ("noise_rate_vs", "Realised noise rate vs noise level (mean, min–max over noise draws)"),
     ("transition", "Clean → noisy label transitions of one run"),
@@ -344,6 +423,9 @@ def _not_in_paper_reason(row: Mapping[str, Any], paper: pd.DataFrame) -> str:
         return f"the paper compares {PAPER_TREATMENT} with {PAPER_BASELINE} only"
     if not is_clean(family) and family != PAPER_FAMILY:
         return f"{family} noise; the paper only uses {PAPER_FAMILY} noise (weak-model labels)"
+    if not is_clean(family) and row.get("noise_param") != _PAPER_PARAMETER:
+        return (f"the level is a {prepare.level_axis_label(family, row.get('noise_param'))}; the paper sets "
+                f"{get_family(PAPER_FAMILY).parameter.label} directly")
     if not is_clean(family):
         levels = sorted(paper.loc[paper["setting"] == "noisy", "noise_level"].unique())
         return (f"the paper has no {_noise(row)} for {task} (its noisy table has "
@@ -359,6 +441,8 @@ def _match(row: Mapping[str, Any]) -> pd.DataFrame:
     """The paper's rows for a cell comparing the paper's two methods (empty for any other pair)."""
     if row.get("baseline_method") != PAPER_BASELINE or row.get("treatment_method") != PAPER_TREATMENT:
         return paper_table().iloc[0:0]
+    if not is_clean(row.get("noise_family")) and row.get("noise_param") != _PAPER_PARAMETER:
+        return paper_table().iloc[0:0]  # a target rate is not the paper's T, whatever the number
     cell = {k: row.get(k) for k in ("task", "n_train", "noise_family", "noise_level")}
     try:
         return match_paper(cell)
@@ -505,7 +589,8 @@ def write_report(
     """Write the Markdown report to ``out_path`` (atomically) and return its path.
 
     Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
-    runs' ``metrics.json``), the per-cell paired statistics of every method against the baseline
+    runs' ``metrics.json``), what noise costs each method (clean − noisy, paired with the clean
+    anchor: :func:`~noisebench.analysis.prepare.noise_costs`), the per-cell paired statistics of every method against the baseline
     (:func:`~noisebench.analysis.prepare.paired_differences`), the seed summary (plain mean next
     to the paper's top-3-by-dev rule), the figures (made by
     :func:`~noisebench.analysis.plots.plot_all` into ``figures_dir`` when given, linked relative
@@ -522,9 +607,10 @@ def write_report(
         raise ValueError(f"no finished runs in {results_dir}")
     accuracy = pd.to_numeric(table["test_accuracy"], errors="coerce")
     dropped = sorted(map(str, table.loc[accuracy.isna(), "run_id"]))
-    table = table[accuracy.notna()].reset_index(drop=True)
+    table = with_setting_keys(table[accuracy.notna()].reset_index(drop=True))
     if table.empty:
         raise ValueError(f"no finished runs with a test accuracy in {results_dir}")
+    costs = prepare.noise_costs(table)
     diffs = prepare.paired_differences(table)
     summary, has_top = _summary(table)
     figure_paths: list[Path] = []
@@ -536,6 +622,7 @@ def write_report(
              f"Does a training method make a fine-tuned model more robust to label noise than the baseline "
              f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.", ""]
     lines += _setup_section(table, results_dir, dropped)
+    lines += _cost_section(costs, table)
     lines += _stats_section(diffs, table)
     lines += _seed_section(summary, has_top, table)
     lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None)

@@ -1,7 +1,8 @@
 """Paired statistics of any training method against a baseline on the tidy results table.
 
-The unit of analysis is a *cell*: one setting ``(task, model, n_train, noise_family,
-noise_level)`` together with one treatment method and its hyper-parameter values (one column per
+The unit of analysis is a *cell*: one setting (:data:`~noisebench.analysis.keys.SETTING_KEYS`:
+task, model, n_train, noise_family, noise_param, noise_level, weak_fit, n_relabel, pooling)
+together with one treatment method and its hyper-parameter values (one column per
 name of :func:`noisebench.methods.hyper_parameter_names`). The baseline runs of the same setting
 (method :data:`noisebench.methods.BASELINE` unless told otherwise) are shared by every treatment
 variant of that setting. A baseline run and a treatment run form a *pair* when they share
@@ -12,10 +13,17 @@ every test here is a test on the per-seed differences ``treatment - baseline``.
 Runs without a partner are never dropped silently: they are listed in :class:`PairedCell` and
 counted in :func:`compare_methods`.
 
+:func:`noise_cost` pairs the other way round: each method's noisy runs with its clean runs of
+the same (task, model, n_train, pooling, hyper-parameters, data_seed, train_seed), the clean
+anchor, so the accuracy a method loses to noise is measured on shared subsets and initialisations.
+
 Conventions
 -----------
 * ``noise_level`` is NaN for clean cells and a hyper-parameter column NaN for a method without
   it. NaN keys are treated as equal to each other when grouping (never dropped).
+* A table without one of :data:`~noisebench.analysis.keys.OPTIONAL_KEYS` (written before the key
+  existed) is read as if the column were all NaN; a noisy row without ``noise_param`` means its
+  family's own parameter.
 * Metrics are fractions in ``[0, 1]``; differences are on the same scale.
 * All randomness (bootstrap, randomised permutation test) is seeded through ``random_state``.
 * Rows are assumed to be unique per (cell, method, seed triple). A duplicate makes the pairing
@@ -34,11 +42,15 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from noisebench.analysis.keys import PANEL_KEYS, SEED_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.values import is_missing
 from noisebench.methods import BASELINE, hyper_parameter_names
+from noisebench.noise.families import is_clean
 
 __all__ = [
     "BASE_KEYS",
+    "REQUIRED_KEYS",
+    "ANCHOR_KEYS",
     "SEED_KEYS",
     "METHOD_KEYS",
     "MAX_EXACT_SIGNFLIP_PAIRS",
@@ -51,17 +63,18 @@ __all__ = [
     "paired_test",
     "holm",
     "compare_methods",
+    "noise_cost",
     "seed_summary",
     "top_k_by_dev",
     "format_p",
 ]
 
 #: Keys of a setting; the baseline runs are grouped by these alone.
-BASE_KEYS: tuple[str, ...] = ("task", "model", "n_train", "noise_family", "noise_level")
+BASE_KEYS: tuple[str, ...] = SETTING_KEYS
 #: Which two methods a cell compares.
 METHOD_KEYS: tuple[str, ...] = ("baseline_method", "treatment_method")
-#: A baseline run and a treatment run are paired when all of these agree.
-SEED_KEYS: tuple[str, ...] = ("data_seed", "noise_seed", "train_seed")
+#: Columns every table needs (the others of :data:`BASE_KEYS` may be absent from a legacy table).
+REQUIRED_KEYS: tuple[str, ...] = PANEL_KEYS + ("noise_family", "noise_level")
 
 #: Up to this many pairs the sign-flip test enumerates all 2**n sign vectors
 #: (2**16 = 65 536 permutations); beyond it a seeded random sample is used.
@@ -85,9 +98,9 @@ def cell_keys() -> tuple[str, ...]:
 
 
 def _with_hyper_parameters(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with a NaN column for every registered hyper-parameter it lacks."""
+    """``table`` with a NaN column for every registered hyper-parameter and optional setting key it lacks."""
     missing = [c for c in hyper_parameter_names() if c not in table.columns]
-    return table.assign(**{c: np.nan for c in missing}) if missing else table
+    return with_setting_keys(table.assign(**{c: np.nan for c in missing}) if missing else table)
 
 
 # --------------------------------------------------------------------------
@@ -234,8 +247,8 @@ def paired_cells(
     Parameters
     ----------
     table
-        Tidy results table. Needs ``run_id``, ``method``, :data:`BASE_KEYS`, :data:`SEED_KEYS`
-        and ``metric``; missing hyper-parameter columns count as NaN.
+        Tidy results table. Needs ``run_id``, ``method``, :data:`REQUIRED_KEYS`, :data:`SEED_KEYS`
+        and ``metric``; missing hyper-parameter and optional setting columns count as NaN.
     metric
         Column compared (must be non-NaN on every baseline/treatment row).
     baseline, treatments
@@ -250,7 +263,7 @@ def paired_cells(
         without baseline runs. Sorted by key (NaN first).
     """
     where = "paired_cells"
-    _require_columns(table, ("run_id", "method", metric) + BASE_KEYS + SEED_KEYS, where=where)
+    _require_columns(table, ("run_id", "method", metric) + REQUIRED_KEYS + SEED_KEYS, where=where)
     table = _with_hyper_parameters(table)
     if treatments is None:
         treatments = [m for m in dict.fromkeys(table["method"]) if m != baseline]
@@ -597,6 +610,138 @@ def compare_methods(
 
 
 # --------------------------------------------------------------------------
+# the clean anchor: what noise costs each method
+# --------------------------------------------------------------------------
+
+#: A noisy run's clean partner shares these (and the method's hyper-parameters and :data:`ANCHOR_SEEDS`).
+ANCHOR_KEYS: tuple[str, ...] = PANEL_KEYS + TRAINING_KEYS + ("method",)
+#: Clean runs have no noise seed, so a pair is matched on these two seeds.
+ANCHOR_SEEDS: tuple[str, ...] = ("data_seed", "train_seed")
+_COST_COLUMNS: tuple[str, ...] = (
+    "n_pairs", "n_noisy_runs", "n_unpaired_noisy", "n_unpaired_clean", "mean_clean", "mean_noisy", "mean_drop",
+    "ci_low", "ci_high", "ci_method", "p_ttest", "p_signflip", "signflip_exact", "p_wilcoxon", "notes",
+)
+
+
+def _clean_partners(clean: pd.DataFrame, metric: str) -> dict[tuple, dict[tuple, pd.Series]]:
+    """Anchor key -> (data_seed, train_seed) -> the one clean run; ValueError when a seed pair has several."""
+    out: dict[tuple, dict[tuple, pd.Series]] = {}
+    for key, group in _groups(clean, ANCHOR_KEYS + hyper_parameter_names()).items():
+        seeds: dict[tuple, pd.Series] = {}
+        for _, row in group.iterrows():
+            seed = _hashable(row[k] for k in ANCHOR_SEEDS)
+            if seed in seeds:
+                raise ValueError(
+                    f"noise_cost: clean runs {seeds[seed]['run_id']} and {row['run_id']} share (data_seed, "
+                    f"train_seed) = {seed} for {key}, so the clean anchor is ambiguous (filter the table to one "
+                    f"training configuration)")
+            seeds[seed] = row
+        out[key] = seeds
+    return out
+
+
+def _cost_row(key: dict[str, Any], noisy: pd.DataFrame, partners: dict[tuple, pd.Series], metric: str,
+              **test_kwargs: Any) -> dict[str, Any]:
+    """Pair one noisy setting's runs of one method variant with their clean partners and test the drop."""
+    by_seed = {}
+    for seed, group in _groups(noisy, ANCHOR_SEEDS).items():
+        by_seed[seed] = group[metric].to_numpy(dtype=float)
+    common = sorted(set(by_seed) & set(partners), key=_sort_key)
+    clean = np.array([float(partners[s][metric]) for s in common], dtype=float)
+    noisy_means = np.array([float(np.mean(by_seed[s])) for s in common], dtype=float)
+    res = paired_test(noisy_means, clean, **test_kwargs)  # treatment − baseline = clean − noisy
+    return {
+        **key,
+        "n_pairs": len(common),
+        "n_noisy_runs": int(sum(len(by_seed[s]) for s in common)),
+        "n_unpaired_noisy": int(sum(len(v) for s, v in by_seed.items() if s not in partners)),
+        "n_unpaired_clean": len(set(partners) - set(by_seed)),
+        "mean_clean": res.mean_treatment,
+        "mean_noisy": res.mean_baseline,
+        "mean_drop": res.mean_difference,
+        "ci_low": res.ci_low,
+        "ci_high": res.ci_high,
+        "ci_method": res.ci_method,
+        "p_ttest": res.p_ttest,
+        "p_signflip": res.p_signflip,
+        "signflip_exact": res.signflip_exact,
+        "p_wilcoxon": float("nan") if res.p_wilcoxon is None else res.p_wilcoxon,
+        "notes": "; ".join(res.notes),
+    }
+
+
+def noise_cost(
+    table: pd.DataFrame,
+    *,
+    metric: str = "test_accuracy",
+    confidence: float = 0.95,
+    n_resamples: int = 10_000,
+    random_state: int = 0,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """What noise costs each method: clean − noisy ``metric``, paired with the method's clean runs.
+
+    Pairing rule. A noisy run's clean partner is the clean run (``noise_family`` clean) of the same
+    task, model, n_train, pooling, method, hyper-parameters, ``data_seed`` and ``train_seed``:
+    same training subset, same initialisation and data order, only the labels differ. Clean runs
+    have no noise seed, so when several noisy runs of one setting share a clean partner (crossed
+    seeds: several ``noise_seed`` per (data_seed, train_seed)), their metric is **averaged per
+    clean partner** and that mean is one pair. One pair per clean run keeps the pairs as
+    independent as the clean runs are; pairing each noisy run with a repeated clean value would
+    count one clean run several times and make the tests over-confident. With zipped seeds (one
+    noisy run per (data_seed, train_seed)) this is plain one-to-one pairing.
+
+    Each (noisy setting, method variant) is tested with :func:`paired_test` on
+    ``baseline = noisy (mean per partner)``, ``treatment = clean``, so its difference is the drop
+    ``clean − noisy`` (a positive drop: noise costs accuracy), in the metric's own units (fractions
+    of 1 for accuracies). Holm's correction of the sign-flip p-values runs over the noise levels of
+    one (setting without the level, method variant), as in :func:`compare_methods`.
+
+    Parameters
+    ----------
+    table
+        Tidy results table with clean and noisy runs (see :func:`paired_cells`).
+    metric, confidence, n_resamples, random_state
+        As in :func:`paired_test`.
+    alpha
+        Level of the ``significant`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per noisy setting and method variant: :data:`BASE_KEYS`, ``method``, the
+        hyper-parameter columns, ``n_pairs`` (clean partners), ``n_noisy_runs`` (noisy runs in the
+        pairs), ``n_unpaired_noisy`` (noisy runs without a clean partner), ``n_unpaired_clean``
+        (clean runs of the anchor without a noisy run here), ``mean_clean``, ``mean_noisy``,
+        ``mean_drop`` (= ``mean_clean − mean_noisy`` over the pairs), ``ci_low``/``ci_high`` (bootstrap
+        interval of the drop), ``ci_method``, ``p_ttest``, ``p_signflip``, ``signflip_exact``,
+        ``p_wilcoxon`` (NaN = not run), ``notes``, ``p_holm``, ``holm_family_size``,
+        ``significant``. Empty (with these columns) when the table has no noisy or no clean runs.
+        ``attrs["metric"]`` holds the metric name.
+    """
+    where = "noise_cost"
+    _require_columns(table, ("run_id", "method", metric) + REQUIRED_KEYS + ANCHOR_SEEDS, where=where)
+    table = _with_hyper_parameters(table)
+    _require_finite(table, metric, where=where)
+    hps = hyper_parameter_names()
+    clean_rows = table["noise_family"].map(is_clean)
+    partners = _clean_partners(table[clean_rows], metric)
+    keys = BASE_KEYS + ("method",) + hps
+    anchor_index = [keys.index(k) for k in ANCHOR_KEYS + hps]
+    test_kwargs = dict(confidence=confidence, n_resamples=n_resamples, random_state=random_state)
+    rows = []
+    for key, noisy in sorted(_groups(table[~clean_rows], keys).items(), key=lambda kv: _sort_key(kv[0])):
+        anchor = tuple(key[i] for i in anchor_index)
+        cell = {k: float("nan") if v is None else v for k, v in zip(keys, key)}
+        rows.append(_cost_row(cell, noisy, partners.get(anchor, {}), metric, **test_kwargs))
+    family_by = tuple(k for k in keys if k != "noise_level")
+    out = pd.DataFrame(rows, columns=list(keys + _COST_COLUMNS))
+    out = _add_holm(out, family_by, alpha)
+    out.attrs["metric"] = metric
+    return out
+
+
+# --------------------------------------------------------------------------
 # descriptive summaries (the paper's reporting rule next to the plain one)
 # --------------------------------------------------------------------------
 
@@ -617,7 +762,7 @@ def seed_summary(table: pd.DataFrame, *, metric: str = "test_accuracy") -> pd.Da
         Setting keys, ``method``, hyper-parameter columns, ``n_all``, ``mean_all``, ``std_all``.
     """
     where = "seed_summary"
-    _require_columns(table, ("run_id", metric, "method") + BASE_KEYS, where=where)
+    _require_columns(table, ("run_id", metric, "method") + REQUIRED_KEYS, where=where)
     _require_finite(table, metric, where=where)
     keys = _summary_keys()
     rows = []
@@ -664,7 +809,7 @@ def top_k_by_dev(
     where = "top_k_by_dev"
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"{where}: k must be a positive integer, got {k!r}")
-    _require_columns(table, ("run_id", metric, by, "method") + BASE_KEYS, where=where)
+    _require_columns(table, ("run_id", metric, by, "method") + REQUIRED_KEYS, where=where)
     table = _with_hyper_parameters(table)
     keys = _summary_keys()
     _require_finite(table, metric, where=where)

@@ -18,11 +18,14 @@ METRICS = ("test_accuracy", "dev_accuracy", "best_epoch", "realized_noise_rate",
 
 def make_table(
     *, levels=(0.3, 0.6, 0.9), seeds=5, methods=(CE, SCL), clean=True, task="rt-polarity", model=MODEL,
-    n_train=100, scl=((0.9, 0.3),), start=0, family="temperature",
+    n_train=100, scl=((0.9, 0.3),), start=0, family="temperature", noise_param=None,
 ) -> pd.DataFrame:
-    """One row per run; accuracy falls with the level, CE+SCL about 2 pp better; deterministic."""
+    """One row per run; accuracy falls with the level, CE+SCL about 2 pp better; deterministic.
+
+    ``noise_param`` None: the family's own parameter; e.g. ``"target_rate"`` for target-rate levels.
+    """
     rng = np.random.default_rng(7)
-    param = {"temperature": "temperature", "uniform": "rate"}[family]
+    param = noise_param or {"temperature": "temperature", "uniform": "rate"}[family]
     cells = ([("none", NAN)] if clean else []) + [(family, float(t)) for t in levels]
     rows, i = [], start
     for fam, level in cells:

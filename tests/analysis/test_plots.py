@@ -127,7 +127,7 @@ def test_tsne_figure(tmp_path):
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == 40
 
 
-FULL_SET = {"accuracy_vs_noise", "difference_vs_noise", "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9",
+FULL_SET = {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9",
             "memorisation_T0.9", "tsne_rt-polarity_N100_T0.9"}
 
 
@@ -183,5 +183,100 @@ def test_analysis_does_not_import_training_or_cli():
 def test_plot_all_names_figures_by_the_family(tmp_path):
     table = make_table(family="uniform", levels=(0.1, 0.3), seeds=3)
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
-    assert stems(paths) == {"accuracy_vs_noise", "difference_vs_noise", "noise_rate_vs_rate",
+    assert stems(paths) == {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_rate",
                             "transition_rt-polarity_N100_r0.3", "memorisation_r0.3"}
+
+
+# --------------------------------------------------------------------------
+# the realised-noise axis, target rates beside the family's parameter, legacy tables
+# --------------------------------------------------------------------------
+
+
+def mean_rates(table: pd.DataFrame) -> dict[float, float]:
+    """Mean realised noise rate per level over the noise draws (CE and CE+SCL of a seed share one draw)."""
+    ce = table[(table["method"] == CE) & table["noise_level"].notna()]
+    return ce.groupby("noise_level")["realized_noise_rate"].mean().to_dict()
+
+
+def mixed_table() -> pd.DataFrame:
+    """Temperature levels and target rates of the same family, sharing one clean anchor."""
+    return pd.concat([make_table(levels=(0.2, 0.6)),
+                      make_table(levels=(0.2, 0.3), clean=False, noise_param="target_rate", start=500)],
+                     ignore_index=True)
+
+
+def test_realised_axis_puts_each_level_at_its_mean_realised_rate():
+    table = make_table()
+    (ax,) = plots.accuracy_figure(table, x="realised").axes
+    rates = mean_rates(table)
+    for method, label in ((CE, "ce"), (SCL, SCL_LABEL)):
+        drawn = line(ax, label)
+        np.testing.assert_allclose(drawn.get_xdata(), [rates[lv] * 100 for lv in (0.3, 0.6, 0.9)])
+        np.testing.assert_allclose(drawn.get_ydata(), means_pct(table, method))
+    assert abs(line(ax, "_clean ce").get_xdata()[0]) < 0.05 * rates[0.9] * 100  # clean at 0 (dodged a little)
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["clean\n0%"] + [f"T={lv:g}\n{rates[lv]:.0%}" for lv in (0.3, 0.6, 0.9)]
+    np.testing.assert_allclose(ax.get_xticks(), [0.0] + [rates[lv] * 100 for lv in (0.3, 0.6, 0.9)])
+    assert ax.get_xlabel().startswith("mean realised noise rate (%)")
+
+
+@pytest.mark.parametrize("x", plots.X_MODES)
+def test_few_runs_show_dots_and_no_band_on_either_axis(x):
+    table = make_table(seeds=2, levels=(0.3, 0.9))
+    (ax,) = plots.accuracy_figure(table, x=x).axes
+    dots = [c for c in ax.collections if c.get_label().startswith("_runs")]
+    assert sorted(y for c in dots for _, y in c.get_offsets()) == pytest.approx(sorted(table["test_accuracy"] * 100))
+    assert not [c for c in ax.collections if not c.get_label().startswith("_runs") and len(c.get_paths())]
+    if x == "realised":
+        rates = mean_rates(table)
+        xs = {round(float(px), 9) for c in dots for px, _ in c.get_offsets()}
+        assert {round(rates[lv] * 100, 9) for lv in (0.3, 0.9)} <= xs
+
+
+def test_target_rates_and_temperatures_are_separate_panels():
+    table = mixed_table()
+    for x in plots.X_MODES:
+        fig = plots.accuracy_figure(table, x=x)
+        by_label = {ax.get_xlabel().split("  ")[0].split("ticks: ")[-1]: ax for ax in fig.axes}
+        assert sorted(by_label) == ["target noise rate", "temperature T"]
+        for param, label, levels in (("temperature", "temperature T", (0.2, 0.6)),
+                                     ("target_rate", "target noise rate", (0.2, 0.3))):
+            ax, rows = by_label[label], table[table["noise_param"] == param]
+            np.testing.assert_allclose(line(ax, "ce").get_ydata(), means_pct(rows, CE))
+            clean = table.loc[(table["noise_family"] == "none") & (table["method"] == CE), "test_accuracy"]
+            assert line(ax, "_clean ce").get_ydata() == pytest.approx([clean.mean() * 100])  # one anchor, both panels
+            if x == "realised":
+                rates = mean_rates(rows)
+                np.testing.assert_allclose(line(ax, "ce").get_xdata(), [rates[lv] * 100 for lv in levels])
+                symbol = "ρ" if param == "target_rate" else "T"
+                assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()][1:] == [f"{symbol}={lv:g}" for lv in levels]
+
+
+def test_plot_all_with_target_rates_and_the_x_option(tmp_path):
+    table = mixed_table()
+    paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
+    assert stems(paths) == {
+        "accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_temperature",
+        "noise_rate_vs_target_rate_temperature", "transition_rt-polarity_N100_T0.6",
+        "transition_rt-polarity_N100_target_rate0.3", "memorisation_T0.6", "memorisation_target_rate0.3"}
+    assert stems(plots.plot_accuracy_vs_noise(table, tmp_path / "real", x="realised")) == {"real"}
+    with pytest.raises(ValueError, match="realised"):
+        plots.plot_accuracy_vs_noise(table, tmp_path / "bad", x="rate")
+
+
+def test_realised_axis_needs_realised_rates():
+    table = make_table(levels=(0.3,)).drop(columns=["realized_noise_rate"])
+    with pytest.raises(ValueError, match="no realised noise rate"):
+        plots.accuracy_figure(table, x="realised")
+    assert plots.accuracy_figure(table).axes[0].get_xlabel() == "temperature T"
+
+
+def test_a_legacy_table_without_the_new_columns_still_plots(tmp_path):
+    table = make_table(levels=(0.3, 0.9)).drop(columns=["noise_param"])
+    for x in plots.X_MODES:
+        (ax,) = plots.accuracy_figure(table, x=x).axes
+        np.testing.assert_allclose(line(ax, "ce").get_ydata(), means_pct(table, CE))
+    assert "temperature T" in ax.get_xlabel()
+    paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", make_table(levels=(0.3, 0.9))),
+                           tmp_path / "fig")
+    assert {"accuracy_vs_noise", "accuracy_vs_realised_noise", "noise_rate_vs_temperature"} <= stems(paths)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from fake_runs import CE, SCL, make_history, make_table, write_artifact, write_runs
 from scipy import stats
@@ -18,9 +20,14 @@ def test_labels_come_from_the_registries():
     assert prepare.method_label(CE, {"lam": math.nan, "tau": math.nan}) == "ce"
     assert prepare.method_label(SCL, {"lam": 0.9, "tau": 0.3}) == SCL_LABEL
     assert prepare.method_label("not-registered", {}) == "not-registered"
-    assert prepare.noise_label("none", math.nan) == "clean"
-    assert prepare.noise_label("temperature", 0.9) == "temperature T=0.9"
-    assert prepare.noise_label("uniform", 0.2) == "uniform r=0.2"
+    assert prepare.noise_label("none", None, math.nan) == "clean"
+    assert prepare.noise_label("temperature", "temperature", 0.9) == "temperature T=0.9"
+    assert prepare.noise_label("temperature", None, 0.9) == "temperature T=0.9"  # legacy: the family's own
+    assert prepare.noise_label("temperature", "target_rate", 0.2) == "temperature ρ=0.2"
+    assert prepare.noise_label("uniform", "rate", 0.2) == "uniform r=0.2"
+    assert prepare.noise_label("not-registered", "knob", 0.5) == "not-registered knob=0.5"
+    assert prepare.level_axis_label("temperature", "target_rate") == "target noise rate"
+    assert prepare.level_axis_label("temperature", math.nan) == "temperature T"
 
 
 def test_t_interval_matches_scipy():
@@ -111,3 +118,22 @@ def test_transition_matrix_from_artifact_and_run(tmp_path):
     assert run.to_numpy().sum() == 100
     with pytest.raises(FileNotFoundError):
         prepare.transition_matrix(tmp_path / "nothing")
+
+
+def test_target_rate_artifacts_and_runs_keep_their_level_parameter(tmp_path):
+    counts = [[40, 10], [5, 45]]
+    art = write_artifact(tmp_path / "rho", 0.65, counts, labels=("a", "b"))
+    meta = json.loads((art / "noise.json").read_text())
+    (art / "noise.json").write_text(json.dumps({**meta, "target_rate": 0.15, "weak_model": {"fit": "in-sample"}}))
+    draws = prepare.artifact_noise_draws([art])
+    assert draws[["noise_param", "noise_level", "weak_fit"]].values.tolist() == [["target_rate", 0.15, "in-sample"]]
+    matrix = prepare.transition_matrix(art)
+    assert (matrix.attrs["noise_param"], matrix.attrs["noise_level"]) == ("target_rate", 0.15)
+    both = pd.concat([make_table(seeds=2, levels=(0.2,), clean=False, noise_param="target_rate"),
+                      make_table(seeds=2, levels=(0.2,), clean=False, start=100)], ignore_index=True)
+    history = make_history(both)
+    memo_t = prepare.memorisation(both, history, noise_family="temperature", noise_level=0.2)
+    memo_r = prepare.memorisation(both, history, noise_family="temperature", noise_level=0.2, noise_param="target_rate")
+    assert set(memo_t["n_runs"]) == set(memo_r["n_runs"]) == {2}  # 2 runs each, never the 4 of both
+    rates = prepare.noise_rates(prepare.noise_draws(both))
+    assert sorted(rates["noise_param"]) == ["target_rate", "temperature"] and set(rates["n_draws"]) == {2}

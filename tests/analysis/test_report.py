@@ -78,6 +78,11 @@ def parse_tables(text: str) -> list[list[dict[str, str]]]:
     return tables
 
 
+def section(text: str, title: str) -> str:
+    """The body of the report's ``## <title>`` section."""
+    return text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
 def find_row(rows: list[dict[str, str]], **key) -> dict[str, str]:
     hits = [r for r in rows if all(r.get(k) == v for k, v in key.items())]
     assert len(hits) == 1, (key, rows)
@@ -109,7 +114,7 @@ def sst2_report(tmp_path_factory):
 
 def test_stats_table_numbers_match_scipy(sst2_report):
     table, _, text = sst2_report
-    stats_rows = parse_tables(text)[0]
+    stats_rows = parse_tables(section(text, "Paired statistics per cell"))[0]
     assert list(stats_rows[0]) == ["task", "N", "noise", "treatment", "mean realised noise", "n pairs",
                                    "baseline mean %", "treatment mean %", "Δ pp [CI]", "p t-test", "p sign-flip",
                                    "p Wilcoxon", "p Holm", "significant"]
@@ -143,7 +148,7 @@ def test_stats_table_numbers_match_scipy(sst2_report):
 
 def test_seed_summary_plain_and_top3(sst2_report):
     table, _, text = sst2_report
-    summary = parse_tables(text)[1]
+    summary = parse_tables(section(text, "Seed summary"))[0]
     top_header = "top-3 by dev (paper's rule): mean ± sd % (n)"
     assert list(summary[0])[-2:] == ["all seeds: mean ± sd %", top_header]
     assert "optimistic" in text and "the number to read" in text
@@ -268,7 +273,7 @@ def test_uniform_noise_rates_are_separate_cells(tmp_path):
     table["noise_level"] = np.where(table["noise_level"] == 0.5, 0.2, 0.4)
     table["noise_family"], table["noise_param"] = "uniform", "rate"
     text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
-    stats_rows = parse_tables(text)[0]
+    stats_rows = parse_tables(section(text, "Paired statistics per cell"))[0]
     r02 = find_row(stats_rows, noise="uniform r=0.2")
     assert r02["n pairs"] == "7" and r02["baseline mean %"] == f"{np.mean(CE[0.5]) * 100:.2f}"
     r04 = find_row(stats_rows, noise="uniform r=0.4")
@@ -287,7 +292,7 @@ def test_single_method_and_single_seed(tmp_path):
     one_seed = table[table["data_seed"] == 0]
     text = write_report(one_seed, None, tmp_path / "r", tmp_path / "b.md", figures_dir=tmp_path / "fig")
     text = text.read_text(encoding="utf-8")
-    row = find_row(parse_tables(text)[0], noise="temperature T=0.9")
+    row = find_row(parse_tables(section(text, "Paired statistics per cell"))[0], noise="temperature T=0.9")
     assert row["n pairs"] == "1" and row["p t-test"] == "n/a" and row["significant"] == "n/a"
     assert "too few for an interval or a test" in text
 
@@ -310,3 +315,82 @@ def test_runs_without_accuracy_are_listed_and_empty_table_raises(tmp_path):
     with pytest.raises(ValueError, match="no finished runs in"):
         write_report(table.iloc[0:0], None, tmp_path / "r", tmp_path / "y.md")
     assert not (tmp_path / "y.md").exists()
+
+
+# --------------------------------------------------------------------------
+# what noise costs (the clean anchor), target rates, legacy tables
+# --------------------------------------------------------------------------
+
+
+def test_noise_cost_section_numbers_match_scipy(sst2_report):
+    table, _, text = sst2_report
+    assert text.index("## What noise costs") < text.index("## Paired statistics per cell")
+    body = section(text, "What noise costs")
+    rows = parse_tables(body)[0]
+    assert list(rows[0]) == ["task", "N", "noise", "method", "mean realised noise", "n pairs", "noisy runs",
+                             "clean mean %", "noisy mean %", "drop pp [CI]", "p t-test", "p sign-flip", "p Holm",
+                             "significant"]
+    assert len(rows) == 2 * len(CE)
+    for method, label in (("ce", "ce"), ("ce-scl", "ce-scl(λ=0.9, τ=0.3)")):
+        runs = table[table["method"] == method]
+        clean = runs[runs["noise_family"] == "none"].set_index("data_seed")["test_accuracy"]
+        p_sf, drops = {}, {}
+        for t in CE:
+            noisy = runs[runs["noise_level"] == t].set_index("data_seed")["test_accuracy"]
+            seeds = sorted(set(clean.index) & set(noisy.index))  # clean partner: same data and train seed
+            drops[t] = (clean[seeds].to_numpy(), noisy[seeds].to_numpy())
+            p_sf[t] = signflip_exact(drops[t][0] - drops[t][1])
+        holm = dict(zip(CE, multipletests([p_sf[t] for t in CE], method="holm")[1]))
+        for t, (c, n) in drops.items():
+            row = find_row(rows, noise=f"temperature T={t:g}", method=label)
+            ci = stats.bootstrap((c - n,), np.mean, n_resamples=10_000, method="BCa", random_state=0).confidence_interval
+            assert row["n pairs"] == row["noisy runs"] == str(len(c)) == "3"
+            assert (row["clean mean %"], row["noisy mean %"]) == (f"{c.mean() * 100:.2f}", f"{n.mean() * 100:.2f}")
+            assert row["drop pp [CI]"] == f"{(c - n).mean() * 100:+.2f} [{ci.low * 100:+.2f}, {ci.high * 100:+.2f}]"
+            assert row["p t-test"] == format_p(stats.ttest_rel(c, n).pvalue)
+            assert row["p sign-flip"] == format_p(p_sf[t]) and row["p Holm"] == format_p(holm[t])
+            assert row["mean realised noise"] == f"{np.mean(RATE[t]):.1%}"
+    assert "averaged first, so each clean run is one pair" in body
+    assert "- sst2, N=100, temperature T=0.9, ce: 4 noisy run(s) without a clean partner" in body
+
+
+def test_target_rates_are_labelled_kept_apart_and_not_matched_to_the_paper(tmp_path):
+    table = make_table()
+    target = table[table["noise_level"] == 0.9].assign(noise_param="target_rate", noise_level=0.3,
+                                                       run_id=lambda f: f["run_id"] + "r")
+    table = pd.concat([table, target], ignore_index=True)
+    text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "levels: temperature ρ: 0.3; temperature T: 0.3, 0.5, 0.9" in section(text, "Set-up")
+    stats_rows = parse_tables(section(text, "Paired statistics per cell"))[0]
+    t03, rho03 = find_row(stats_rows, noise="temperature T=0.3"), find_row(stats_rows, noise="temperature ρ=0.3")
+    assert (t03["n pairs"], rho03["n pairs"]) == ("5", "7")
+    assert rho03["baseline mean %"] == f"{np.mean(CE[0.9]) * 100:.2f}"
+    assert rho03["p Holm"] == format_p(signflip_exact(DIFF[0.9]))  # its own Holm family
+    cost_rows = parse_tables(section(text, "What noise costs"))[0]
+    assert find_row(cost_rows, noise="temperature ρ=0.3", method="ce")["noisy mean %"] == f"{np.mean(CE[0.9][:3]) * 100:.2f}"
+    paper = section(text, "Comparison with the paper")
+    assert "temperature ρ=0.3, ce-scl(λ=0.9, τ=0.3): **not comparable** — the level is a target noise rate" in paper
+    assert find_row(parse_tables(paper)[0], noise="temperature T=0.3")["paper table"] == "Table 3 (noisy)"
+
+
+def test_report_without_clean_runs_or_new_columns(tmp_path):
+    table = make_table(clean_seeds=0).drop(columns=["noise_param"])
+    text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "Not measured: the results have no clean runs" in section(text, "What noise costs")
+    find_row(parse_tables(section(text, "Paired statistics per cell"))[0], noise="temperature T=0.9")
+    legacy = make_table().drop(columns=["noise_param"])
+    text = write_report(legacy, None, tmp_path / "r", tmp_path / "legacy.md").read_text(encoding="utf-8")
+    assert find_row(parse_tables(section(text, "What noise costs"))[0], noise="temperature T=0.5", method="ce")["n pairs"] == "3"
+
+
+def test_settings_that_differ_in_weak_fit_get_a_setting_column(tmp_path):
+    table = make_table()
+    held = table[table["noise_level"] == 0.9].assign(weak_fit="held-out", run_id=lambda f: f["run_id"] + "h")
+    table = pd.concat([table.assign(weak_fit=np.where(table["noise_family"] == "none", None, "in-sample")), held],
+                      ignore_index=True)
+    text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "- weak-model fit: held-out, in-sample" in section(text, "Set-up")
+    for title in ("What noise costs", "Paired statistics per cell", "Seed summary"):
+        rows = parse_tables(section(text, title))[0]
+        assert {r["setting"] for r in rows if r["noise"] == "temperature T=0.9"} == {"weak fit in-sample",
+                                                                                   "weak fit held-out"}, title
