@@ -295,8 +295,9 @@ def _finished_table(results_dir: Path):
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="A .png/.pdf file for the headline figure, or a folder for every figure.")
+@click.option("--x", "x_axis", type=click.Choice(["level", "realised"]), default="level", show_default=True, help="Headline figure's x-axis: the noise level, or the mean realised noise rate (levels as labels).")
 @click.option("--overwrite", is_flag=True, help="Replace existing figures.")
-def plot(results_dir: Path, out: Path, overwrite: bool) -> None:
+def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
     """Accuracy against noise level per method (mean and 95% interval over seeds), or every figure."""
     from noisebench.analysis.plots import plot_accuracy_vs_noise, plot_all
     from noisebench.analysis.results import collect_history
@@ -311,7 +312,7 @@ def plot(results_dir: Path, out: Path, overwrite: bool) -> None:
         refuse_existing([out] if out.is_dir() and any(out.iterdir()) else [], overwrite=overwrite)
     table = _finished_table(results_dir)
     try:
-        paths = plot_accuracy_vs_noise(table, out.with_suffix("")) if single else plot_all(table, collect_history(results_dir), results_dir, out)
+        paths = plot_accuracy_vs_noise(table, out.with_suffix(""), x=x_axis) if single else plot_all(table, collect_history(results_dir), results_dir, out)
     except ValueError as error:  # the analysis library's word for a table it cannot use
         raise DataError(str(error)) from error
     for path in paths:
@@ -356,7 +357,7 @@ def demo(results_dir: Path, out: Path, jobs: int) -> None:
     check_writable_dir(out.parent, option="--out")
     started = time.perf_counter()
     summary = run_grid(demo_configs(), results_dir, jobs=jobs)
-    paths = plot_accuracy_vs_noise(_finished_table(results_dir), out.with_suffix(""))
+    paths = plot_accuracy_vs_noise(_finished_table(results_dir), out.with_suffix(""), x="realised")
     click.echo(f"runs: {dict(summary.counts())}; wall time {time.perf_counter() - started:.0f}s")
     click.echo(f"results table: {results_dir / 'results.parquet'}")
     click.echo(f"plot: {paths[0]}")

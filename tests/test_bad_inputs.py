@@ -8,9 +8,8 @@ assets in NOISEBENCH_HOME) and asserts:
 - stderr is exactly one line, ``error: ...``, naming the bad thing, and no traceback anywhere;
 - every file and folder of the workspace is unchanged (hashed before and after).
 
-The plot/report/collect cases (corrupted run files, existing outputs, a half-published run) depend on
-the analysis commands using ``noisebench.outputs`` and reading run files defensively; they are marked
-xfail until that is wired in.
+Damaged run files stop plot/report/collect with one line naming the run (a silently dropped run would
+change the paired statistics); existing outputs are refused unless --overwrite.
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from tests.conftest import write_sst2
 
 REPO = Path(__file__).resolve().parents[1]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-WIRED_BY_LEAD = pytest.mark.xfail(reason="wired by lead: plot/report/collect bodies must use noisebench.outputs and defensive run-file reads", strict=False)
 TINY = ["--n-train", "16", "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--lr", "1e-3"]
 
 
@@ -339,16 +337,16 @@ CASES = [
     Case("asset-model-truncated", lambda w: ["train", "--task", "sst2", "--data-dir", w.glue, "--model", "all-minilm-l6-v2", *TINY, "--results", w.root / "new-results"], "asset all-minilm-l6-v2: cached copy", home="model-truncated"),
     Case("asset-model-file-missing", lambda w: ["train", "--task", "sst2", "--data-dir", w.glue, "--model", "all-minilm-l6-v2", *TINY, "--results", w.root / "new-results"], "model/vocab.txt is missing", home="model-file-missing"),
     # kind 6: corrupted run files (analysis commands)
-    Case("plot-metrics-truncated", lambda w: ["plot", "--results", w.root / "analysis" / "metrics-truncated", "--out", w.root / "new-figure.png"], lambda w: w.run_dir.name, marks=(WIRED_BY_LEAD,)),
-    Case("report-metrics-binary", lambda w: ["report", "--results", w.root / "analysis" / "metrics-binary", "--out", w.root / "new-report.md"], lambda w: w.run_dir.name, marks=(WIRED_BY_LEAD,)),
-    Case("collect-metrics-truncated", lambda w: ["collect", w.root / "analysis" / "metrics-truncated"], lambda w: w.run_dir.name, marks=(WIRED_BY_LEAD,)),
-    Case("collect-accuracy-a-string", lambda w: ["collect", w.root / "analysis" / "accuracy-a-string"], lambda w: w.run_dir.name, marks=(WIRED_BY_LEAD,)),
-    Case("plot-accuracy-a-string", lambda w: ["plot", "--results", w.root / "analysis" / "accuracy-a-string", "--out", w.root / "new-figure.png"], lambda w: w.run_dir.name, marks=(WIRED_BY_LEAD,)),
+    Case("plot-metrics-truncated", lambda w: ["plot", "--results", w.root / "analysis" / "metrics-truncated", "--out", w.root / "new-figure.png"], lambda w: w.run_dir.name),
+    Case("report-metrics-binary", lambda w: ["report", "--results", w.root / "analysis" / "metrics-binary", "--out", w.root / "new-report.md"], lambda w: w.run_dir.name),
+    Case("collect-metrics-truncated", lambda w: ["collect", w.root / "analysis" / "metrics-truncated"], lambda w: w.run_dir.name),
+    Case("collect-accuracy-a-string", lambda w: ["collect", w.root / "analysis" / "accuracy-a-string"], lambda w: w.run_dir.name),
+    Case("plot-accuracy-a-string", lambda w: ["plot", "--results", w.root / "analysis" / "accuracy-a-string", "--out", w.root / "new-figure.png"], lambda w: w.run_dir.name),
     # kind 7: existing outputs are not overwritten
-    Case("plot-out-existing-png", lambda w: ["plot", "--results", w.root / "analysis" / "ok", "--out", w.outs / "old.png"], "old.png already exists", marks=(WIRED_BY_LEAD,)),
-    Case("plot-out-existing-dir", lambda w: ["plot", "--results", w.root / "analysis" / "ok", "--out", w.outs / "existing_dir"], "existing_dir", marks=(WIRED_BY_LEAD,)),
-    Case("report-out-existing-md", lambda w: ["report", "--results", w.root / "analysis" / "ok", "--out", w.outs / "old.md"], "old.md already exists", marks=(WIRED_BY_LEAD,)),
-    Case("report-out-is-a-file-parent", lambda w: ["report", "--results", w.root / "analysis" / "ok", "--out", w.root / "afile" / "report.md"], "afile is a file, not a folder", marks=(WIRED_BY_LEAD,)),
+    Case("plot-out-existing-png", lambda w: ["plot", "--results", w.root / "analysis" / "ok", "--out", w.outs / "old.png"], "old.png already exists"),
+    Case("plot-out-existing-dir", lambda w: ["plot", "--results", w.root / "analysis" / "ok", "--out", w.outs / "existing_dir"], "existing_dir"),
+    Case("report-out-existing-md", lambda w: ["report", "--results", w.root / "analysis" / "ok", "--out", w.outs / "old.md"], "old.md already exists"),
+    Case("report-out-is-a-file-parent", lambda w: ["report", "--results", w.root / "analysis" / "ok", "--out", w.root / "afile" / "report.md"], "afile is a file, not a folder"),
 ]
 
 

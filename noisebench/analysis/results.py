@@ -18,6 +18,7 @@ import pandas as pd
 from noisebench.errors import ConfigError
 from noisebench.methods import get_method, hyper_parameter_names
 from noisebench.noise.families import get_family, is_clean
+from noisebench.runfiles import read_run_json, require_numbers
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ def finished_runs(results_dir: Path) -> list[Path]:
 
 
 def _json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """A run's JSON file; a truncated, binary or non-object file stops the command naming the run."""
+    return read_run_json(path)
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
@@ -119,6 +121,7 @@ def collect_table(results_dir: Path) -> pd.DataFrame:
     rows = []
     for run_dir in finished_runs(results_dir):
         metrics = read_metrics(run_dir)
+        require_numbers(metrics, SCALAR_METRICS, where=f"run {run_dir.name}: metrics.json")
         rows.append({"run_id": run_dir.name, **read_config(run_dir), **{k: metrics.get(k) for k in SCALAR_METRICS}})
     table = pd.DataFrame(rows)
     for column in ("noise_level", *hyper_parameter_names()):
