@@ -536,6 +536,13 @@ def _result_row(cell: PairedCell, **test_kwargs: Any) -> dict[str, Any]:
         "mean_baseline": res.mean_baseline,
         "mean_treatment": res.mean_treatment,
         "mean_diff": res.mean_difference,
+        **_test_columns(res),
+    }
+
+
+def _test_columns(res: PairedResult) -> dict[str, Any]:
+    """The interval and p-value columns of one paired test, as every results frame here shows them."""
+    return {
         "ci_low": res.ci_low,
         "ci_high": res.ci_high,
         "ci_method": res.ci_method,
@@ -659,14 +666,7 @@ def _cost_row(key: dict[str, Any], noisy: pd.DataFrame, partners: dict[tuple, pd
         "mean_clean": res.mean_treatment,
         "mean_noisy": res.mean_baseline,
         "mean_drop": res.mean_difference,
-        "ci_low": res.ci_low,
-        "ci_high": res.ci_high,
-        "ci_method": res.ci_method,
-        "p_ttest": res.p_ttest,
-        "p_signflip": res.p_signflip,
-        "signflip_exact": res.signflip_exact,
-        "p_wilcoxon": float("nan") if res.p_wilcoxon is None else res.p_wilcoxon,
-        "notes": "; ".join(res.notes),
+        **_test_columns(res),
     }
 
 
