@@ -15,8 +15,8 @@ import click
 
 from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
 from noisebench.outputs import check_writable_dir, refuse_existing
-from noisebench.parameters import Parameter
 from noisebench.methods.ce_scl import CE_SCL
+from noisebench.parameters import Parameter
 from noisebench.schema import Pooling, Precision, RunConfig, default
 
 PAPER_METHOD = CE_SCL.name
@@ -66,7 +66,7 @@ _DEBUG = "noisebench.debug"
 @click.option("--debug", is_flag=True, help="Show the traceback of expected errors too (bad input, unreadable files).")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool, debug: bool) -> None:
-    """noisebench: how robust is fine-tuning to label noise? CE vs CE+SCL, with paired statistics.
+    """noisebench: how robust is fine-tuning to label noise? Every method against CE, with paired statistics.
 
     Bad input and faults (bad options, data, artifacts, models, unwritable or existing outputs, damaged
     cached assets) end with one `error: ...` line and exit status 2, before anything is written.
