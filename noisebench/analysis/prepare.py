@@ -23,6 +23,7 @@ from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method, hyper_parameter_names
 from noisebench.noise import families
 from noisebench.noise.families import TARGET_RATE, get_family, is_clean
+from noisebench.parameters import Parameter
 
 NOISE_KEYS: tuple[str, ...] = LEVEL_KEYS + NOISE_SETUP_KEYS
 """What decides a noise draw's labels apart from the seeds (and the task and N)."""
@@ -49,22 +50,25 @@ def noise_label(family: Any, noise_param: Any, level: Any) -> str:
         return f"{family} {noise_param}={float(level):g}"
 
 
-def level_axis_label(family: Any, noise_param: Any) -> str:
-    """What a noise axis measures: the level's parameter label (``temperature T``, ``target noise rate``)."""
+def _level_parameter(family: Any, noise_param: Any) -> Parameter | None:
+    """The registry's parameter of a level, or None for a family this process does not know."""
     param = None if is_missing(noise_param) else str(noise_param)
     try:
-        return families.level_parameter(str(family), param).label
+        return families.level_parameter(str(family), param)
     except ConfigError:
-        return str(param or family)
+        return None
+
+
+def level_axis_label(family: Any, noise_param: Any) -> str:
+    """What a noise axis measures: the level's parameter label (``temperature T``, ``target noise rate``)."""
+    parameter = _level_parameter(family, noise_param)
+    return parameter.label if parameter else str(noise_param if not is_missing(noise_param) else family)
 
 
 def level_symbol(family: Any, noise_param: Any) -> str:
     """The level parameter's symbol (``T``, ``ρ``) for tick labels."""
-    param = None if is_missing(noise_param) else str(noise_param)
-    try:
-        return families.level_parameter(str(family), param).symbol
-    except ConfigError:
-        return str(param or "level")
+    parameter = _level_parameter(family, noise_param)
+    return parameter.symbol if parameter else str(noise_param if not is_missing(noise_param) else "level")
 
 
 def level_slug(family: Any, noise_param: Any, level: float) -> str:
