@@ -14,10 +14,14 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
     tasks: [rt-polarity]          # R  task names (noisebench.data.tasks)
     model: all-minilm-l6-v2       # R  asset name, local path or hub id
     n_train: [100, all]           # R  ints >= 1, or all: the task's whole pool, resolved by ``expand``
-    noise:                        # R
+    noise:                        # R  one block, or a list of blocks (settings are their union per task)
       family: temperature         # R  a registered noise family, or none (clean labels)
       levels: [0.1, 0.5]          #    values of the family's parameter: required for a family, not for none
+      target_rates: [0.2]         #    expected noise rates, each solved for the family's parameter
+      weak_fit: in-sample         #    families with a weak model: in-sample, held-out or cross-fit
+      include_clean: false        #    clean runs too (the anchor at noise 0)
       n_relabel: all              #    all, or how many pool examples each artifact relabels (>= every n_train)
+      tasks: [rt-polarity]        #    only these of the grid's tasks (default: all of them)
     methods:                      # R  a registered method (hyper-parameters at their defaults), or a name
       - ce                        #    and a list of values per hyper-parameter (the others at their
       - {name: ce-scl, lam: [0.9], tau: [0.1, 0.3]}   # defaults); expands to every combination
@@ -31,7 +35,7 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
     executor: {partition: null, time_min: 60, gpus_per_node: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
 
 A task, n_train, level, hyper-parameter value, method variant or seed set listed twice is an error:
-those runs would share a run_id.
+those runs would share a run_id; so is a noise setting (or clean runs) that two blocks give one task.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -144,6 +149,7 @@ class NoiseGrid(BaseModel):
     weak_fit: Name | None = None
     include_clean: bool = False
     n_relabel: CountOrAll = ALL
+    tasks: Annotated[list[TaskName], Field(min_length=1), AfterValidator(_unique)] | None = None
 
     @model_validator(mode="after")
     def _check_levels(self) -> NoiseGrid:
@@ -197,6 +203,17 @@ class NoiseGrid(BaseModel):
     def relabel_count(self) -> int | None:
         """How many pool examples each artifact relabels; None for the whole pool."""
         return None if self.n_relabel == ALL else int(self.n_relabel)
+
+    def applies_to(self, task: str) -> bool:
+        return self.tasks is None or task in self.tasks
+
+
+def _as_blocks(value: Any) -> Any:
+    """``noise:`` as one mapping is a list of one block."""
+    return [value] if isinstance(value, dict) else value
+
+
+NoiseBlocks = Annotated[list[NoiseGrid], BeforeValidator(_as_blocks), Field(min_length=1)]
 
 
 class MethodSpec(BaseModel):
@@ -336,7 +353,7 @@ class GridSpec(BaseModel):
     tasks: Annotated[list[TaskName], Field(min_length=1), AfterValidator(_unique)]
     model: Name
     n_train: Annotated[list[CountOrAll], Field(min_length=1), AfterValidator(_unique)]
-    noise: NoiseGrid
+    noise: NoiseBlocks
     methods: Annotated[list[MethodSpec], Field(min_length=1)]
     seeds: SeedSpec
     training: TrainingSpec = TrainingSpec()
@@ -355,25 +372,55 @@ class GridSpec(BaseModel):
     @model_validator(mode="after")
     def _check_across_sections(self) -> GridSpec:
         try:
-            self.seeds.check(noisy=self.noise.noisy)
+            self.seeds.check(noisy=self.noisy)
         except _Invalid as exc:
             raise _Invalid(str(exc), "seeds", *exc.loc) from None
-        self._check_n_relabel()
+        for i, block in enumerate(self.noise):
+            self._check_block(i, block)
+        for task in self.tasks:
+            self.settings(task)
         self.method_variants()
         return self
 
-    def _check_n_relabel(self) -> None:
-        count = self.noise.relabel_count
+    def _check_block(self, i: int, block: NoiseGrid) -> None:
+        for j, task in enumerate(block.tasks or []):
+            if task not in self.tasks:
+                raise _Invalid(f"task {task} is not one of the grid's tasks ({', '.join(self.tasks)})", "noise", i, "tasks", j)
+        count = block.relabel_count
         if count is None:
             return
         if ALL in self.n_train:
-            raise _Invalid(f"must be {ALL!r} when n_train includes {ALL!r}, got {count}", "noise", "n_relabel")
+            raise _Invalid(f"must be {ALL!r} when n_train includes {ALL!r}, got {count}", "noise", i, "n_relabel")
         largest = max(int(n) for n in self.n_train)
         if count < largest:
             raise _Invalid(
                 f"must be >= the largest n_train ({largest}) so that each artifact covers every training subset, got {count}",
-                "noise", "n_relabel",
+                "noise", i, "n_relabel",
             )
+
+    @property
+    def noisy(self) -> bool:
+        """Whether any block corrupts labels (then noise seeds are required)."""
+        return any(block.noisy for block in self.noise)
+
+    def settings(self, task: str) -> list[dict[str, Any]]:
+        """The noise settings ``task`` runs under: every block that applies to it, in order; a setting that
+        two blocks give the task is an error."""
+        settings: list[dict[str, Any]] = []
+        origin: list[int] = []
+        for i, block in enumerate(self.noise):
+            if not block.applies_to(task):
+                continue
+            for setting in block.settings():
+                if setting in settings:
+                    first = origin[settings.index(setting)]
+                    shown = "clean runs" if is_clean(setting["noise_family"]) else (
+                        f"{setting['noise_family']} {setting.get('noise_param') or get_family(setting['noise_family']).parameter.name} {setting['noise_level']:g}"
+                    )
+                    raise _Invalid(f"{shown} for task {task} already come from noise[{first}]", "noise", i)
+                settings.append(setting)
+                origin.append(i)
+        return settings
 
     def method_variants(self) -> list[tuple[str, dict[str, float]]]:
         """Every ``(method, params)`` in order; a variant listed twice is an error."""
@@ -414,7 +461,7 @@ def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConf
     ``evaluation.pool_from_dev``). An "all" that resolves to a size also listed explicitly is dropped.
     """
     common = {"model": grid.model, **grid.training.model_dump(), **grid.evaluation.model_dump(exclude={"selection"})}
-    seed_sets = grid.seeds.seed_sets(noisy=grid.noise.noisy)
+    seed_sets = grid.seeds.seed_sets(noisy=grid.noisy)
     variants = grid.method_variants()
     return [
         RunConfig(
@@ -423,7 +470,7 @@ def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConf
         )
         for task in grid.tasks
         for n_train in _resolve_n_train(grid, task, pool_size)
-        for setting in grid.noise.settings()
+        for setting in grid.settings(task)
         for data_seed, noise_seed, train_seed in seed_sets
         for method, params in variants
     ]
@@ -462,6 +509,8 @@ def load_grid(path: Path | str) -> GridSpec:
     except ValidationError as exc:
         error = exc.errors()[0]
         loc: Loc = tuple(error["loc"]) + getattr((error.get("ctx") or {}).get("error"), "loc", ())
+        if isinstance(data.get("noise"), dict) and loc[:2] == ("noise", 0):
+            loc = ("noise", *loc[2:])  # one block written as a mapping: no index in its key paths
         raise ConfigError(f"{path} line {_line(root, loc)}: {_describe(error, loc)}") from None
     grid._source = path
     return grid
@@ -568,7 +617,7 @@ _SECTIONS: dict[Loc, type[BaseModel]] = {
 
 
 def _known_keys(loc: Loc) -> str:
-    model = _SECTIONS.get(loc[:-1])
+    model = _SECTIONS.get(tuple(part for part in loc[:-1] if not isinstance(part, int)))
     if model is None:
         return ""
     known = list(model.model_fields)

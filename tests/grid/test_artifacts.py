@@ -48,7 +48,7 @@ def grid_run(tmp_path: Path, *, n_relabel: object, family: str = "temperature", 
 @pytest.mark.parametrize("family,level", [("temperature", 0.5), ("uniform", 0.2)])
 def test_grid_n_relabel_gives_artifacts_of_exactly_that_size(tmp_path, big_glue_dir, family, level):
     grid, config = grid_run(tmp_path, n_relabel=300, family=family, level=level)
-    assert config.n_relabel == grid.noise.relabel_count == 300
+    assert config.n_relabel == grid.noise[0].relabel_count == 300
     path = ensure_artifact(tmp_path / "results", config, data_dir=big_glue_dir)
     assert path is not None and path.name == "data0-noise0-relabel300"
     assert len(pd.read_parquet(path / "labels.parquet")) == 300

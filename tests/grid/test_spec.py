@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 def noise_jobs(grid, **kwargs) -> list:
     """The distinct (task, NoiseSpec) artifacts the grid's runs train on."""
     return list(needed_artifacts(expand(grid, **kwargs)))
-SHIPPED = ["quick", "paper-noise", "paper-fewshot", "paper-glue"]
+SHIPPED = ["quick", "benchmark-small", "paper-noise", "paper-fewshot", "paper-glue"]
 
 FULL = textwrap.dedent(
     """\
@@ -184,8 +184,8 @@ def test_full_grid_loads(tmp_path):
         "test-grid", "a full grid", ["rt-polarity"], "all-minilm-l6-v2",
     )
     assert grid.n_train == [100]
-    assert grid.noise == NoiseGrid(family="temperature", levels=[0.1, 0.3, 0.5, 0.7, 0.9], n_relabel=ALL)
-    assert grid.noise.relabel_count is None
+    assert grid.noise[0] == NoiseGrid(family="temperature", levels=[0.1, 0.3, 0.5, 0.7, 0.9], n_relabel=ALL)
+    assert grid.noise[0].relabel_count is None
     assert [(m.name, m.values) for m in grid.methods] == [("ce", {}), ("ce-scl", {"lam": [0.9], "tau": [0.3]})]
     assert grid.seeds == SeedSpec(data=[0, 1, 2, 3, 4], noise=[0, 1, 2, 3, 4], train=[0, 1, 2, 3, 4], mode="zipped")
     assert grid.training == TrainingSpec(epochs=5, batch_size=8, lr=1e-4, warmup_ratio=0.0, weight_decay=0.0, max_length=64)
@@ -260,7 +260,7 @@ def test_uniform_family_levels_are_rates(tmp_path):
     text = replace(FULL, "  family: temperature\n", "  family: uniform\n")
     text = replace(text, LEVELS, "  levels: [0, 0.2, 1]\n")
     grid = load_grid(write(tmp_path, text))
-    assert grid.noise.levels == [0.0, 0.2, 1.0]
+    assert grid.noise[0].levels == [0.0, 0.2, 1.0]
     runs = expand(grid)
     assert len(runs) == 3 * 5 * 2
     assert {r.noise_level for r in runs} == {0.0, 0.2, 1.0}
@@ -306,7 +306,7 @@ def test_noise_jobs_shared_across_methods_and_train_seeds(tmp_path):
 
 def test_n_relabel_count_reaches_noise_jobs(tmp_path):
     grid = load_grid(write(tmp_path, replace(FULL, "  n_relabel: all\n", "  n_relabel: 300\n")))
-    assert grid.noise.n_relabel == 300 and grid.noise.relabel_count == 300
+    assert grid.noise[0].n_relabel == 300 and grid.noise[0].relabel_count == 300
     assert {spec.n_relabel for _, spec in noise_jobs(grid)} == {300}
     assert {run.n_relabel for run in expand(grid)} == {300}
 
@@ -318,7 +318,7 @@ def test_defaults_come_from_run_config(tmp_path):
     assert grid.evaluation == EvaluationSpec()
     assert grid.executor == ExecutorSpec()
     assert grid.seeds.mode == "zipped" and grid.seeds.noise is None
-    assert grid.noise.relabel_count is None
+    assert grid.noise[0].relabel_count is None
     defaults = RunConfig()
     run = expand(grid)[0]
     for key in ("epochs", "batch_size", "lr", "warmup_ratio", "weight_decay", "max_length",
@@ -345,7 +345,7 @@ def test_integer_levels_become_floats(tmp_path):
     text = replace(FULL, "    - 0.9\n", "    - 2\n")
     text = replace(text, "lam: [0.9]", "lam: [1]")
     grid = load_grid(write(tmp_path, text))
-    assert grid.noise.levels[-1] == 2.0 and isinstance(grid.noise.levels[-1], float)
+    assert grid.noise[0].levels[-1] == 2.0 and isinstance(grid.noise[0].levels[-1], float)
     run = expand(grid)[-1]
     assert run.noise_level == 2.0 and isinstance(run.noise_level, float)
     assert run.method_params == {"lam": 1.0, "tau": 0.3} and isinstance(run.method_params["lam"], float)
@@ -723,3 +723,13 @@ def test_weak_fit_and_include_clean_do_not_apply_without_a_weak_model_or_noise(t
     assert "noise.weak_fit: noise family uniform uses no weak model" in load_error(tmp_path, uniform)
     clean = replace(MINIMAL, "  family: none\n", "  family: none\n  include_clean: true\n")
     assert "noise.include_clean: does not apply to noise family none" in load_error(tmp_path, clean)
+
+
+def test_benchmark_small_size():
+    runs = expand(load_grid(REPO / "experiments" / "benchmark-small.yaml"))
+    assert len(runs) == 5 * 5 * 10
+    assert {(r.task, r.noise_family) for r in runs} == {
+        ("rt-polarity", "temperature"), ("rt-polarity", "uniform"),
+        ("vader-movie", "annotator"), ("vader-movie", "temperature"), ("vader-movie", "uniform"),
+    }
+    assert {r.method for r in runs} == {"ce", "ce-scl", "ls", "gce", "sce"}
