@@ -37,6 +37,7 @@ from noisebench.analysis import prepare  # noqa: E402
 from noisebench.analysis.keys import (  # noqa: E402
     NOISE_SETUP_KEYS, PANEL_KEYS, SEED_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys,
 )
+from noisebench.analysis.summary import SUMMARY_BY  # noqa: E402
 from noisebench.analysis.values import is_missing  # noqa: E402
 from noisebench.io import write_bytes_atomic  # noqa: E402
 from noisebench.methods import BASELINE  # noqa: E402
@@ -222,7 +223,9 @@ def draw_accuracy(summary: pd.DataFrame, *, rates: Mapping[float, float] | None 
     ``summary``: :func:`~noisebench.analysis.prepare.cell_summary` rows of one panel (one noise
     family and level parameter plus clean). A line per method label through its noisy means (the
     line's label is the method label); a t-interval band where a point has at least
-    :data:`MIN_RUNS_FOR_BAND` runs, the individual runs as dots where it has fewer. ``rates``:
+    :data:`MIN_RUNS_FOR_BAND` runs, the individual runs as dots where it has fewer. Each method's
+    points are shifted by a small dodge (as in :func:`draw_difference`) so that methods at one
+    noise level (a grid with a single level per family) do not hide each other's intervals. ``rates``:
     mean realised noise rate (fraction) per level. ``x="level"``: levels at their values, clean one
     step left, rates under the tick labels; ``x="realised"``: each level at its rate in percent,
     clean at 0 (``rates`` required).
@@ -233,7 +236,7 @@ def draw_accuracy(summary: pd.DataFrame, *, rates: Mapping[float, float] | None 
     for i, (label, rows) in enumerate(summary.groupby("method_label", sort=False)):
         rows = rows.assign(_x=_x(rows, axis)).sort_values("_x")
         clean = rows["noise_family"].map(is_clean).to_numpy()
-        x = rows["_x"].to_numpy() + np.where(clean, (i - (len(colors) - 1) / 2) * axis["dodge"], 0.0)
+        x = rows["_x"].to_numpy() + (i - (len(colors) - 1) / 2) * axis["dodge"]
         _draw_series(ax, rows, x, colors[label], str(label), clean)
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, alpha=0.3)
@@ -273,6 +276,48 @@ def draw_difference(diffs: pd.DataFrame, *, rates: Mapping[float, float] | None 
     ax.set_ylabel("Δ test accuracy (pp)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
+    return ax
+
+
+SUMMARY_STATISTICS: dict[str, tuple[float, float, str]] = {
+    "mean_diff": (100.0, 0.0, "mean Δ test accuracy vs {baseline} over cells (pp)"),
+    "p_improvement": (1.0, 0.5, "probability of improvement over {baseline}"),
+}
+"""Statistic of a method summary -> (scale to the axis unit, no-effect reference, axis label)."""
+
+
+def draw_method_summary(summary: pd.DataFrame, *, statistic: str = "mean_diff", ax: Axes | None = None) -> Axes:
+    """One statistic per treatment: its estimate (dot) and bootstrap interval (bar), one row each (rliable's interval plot).
+
+    ``summary``: :func:`~noisebench.analysis.prepare.method_summaries` rows of one group (one
+    baseline). ``statistic``: a key of :data:`SUMMARY_STATISTICS`, ``"mean_diff"`` (percentage
+    points, no effect at 0) or ``"p_improvement"`` (no effect at 0.5). The dot of a treatment is a
+    line labelled with its treatment label, its interval a bar labelled ``"_ci <label>"``; rows
+    run top to bottom in label order.
+    """
+    if statistic not in SUMMARY_STATISTICS:
+        raise ValueError(f"draw_method_summary: statistic must be one of {', '.join(SUMMARY_STATISTICS)}, "
+                         f"got {statistic!r}")
+    scale, reference, xlabel = SUMMARY_STATISTICS[statistic]
+    ax = _axes(ax)
+    colors = _colors(summary.assign(method="_"), "treatment_label", "method")
+    rows = summary.sort_values("treatment_label", key=lambda c: c.astype(str)).to_dict("records")
+    for y, r in enumerate(rows):
+        label, color = str(r["treatment_label"]), colors[r["treatment_label"]]
+        low, high = (float(r[f"{statistic}_ci_{end}"]) * scale for end in ("low", "high"))
+        ax.barh(y, high - low, left=low, height=0.55, color=color, alpha=0.35, linewidth=0, label=f"_ci {label}")
+        ax.plot([float(r[statistic]) * scale], [y], marker="o", markersize=7, color=color, linestyle="none",
+                label=label)
+    ax.set_yticks(range(len(rows)), [str(r["treatment_label"]) for r in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.axvline(reference, color="black", linewidth=0.9, linestyle=":")
+    ax.use_sticky_edges = False  # a bar's left end would otherwise sit on the frame
+    ax.margins(x=0.08)
+    if statistic == "p_improvement":
+        ax.set_xlim(0.0, 1.0)
+    baseline = rows[0]["baseline_label"] if rows else BASELINE
+    ax.set_xlabel(xlabel.format(baseline=baseline))
+    ax.grid(True, axis="x", alpha=0.3)
     return ax
 
 
@@ -422,6 +467,14 @@ def _variant(key: Mapping[str, Any], varying: Sequence[str]) -> str:
                      for k in varying if not is_missing(key.get(k)))
 
 
+def _noise_title(key: Mapping[str, Any], varying: Sequence[str]) -> str:
+    """``<family> noise`` of a panel (target-rate axes do not name it) and its varying setting keys."""
+    family = key.get("noise_family")
+    noise = "clean labels" if is_missing(family) or is_clean(family) else f"{family} noise"
+    variant = _variant(key, varying)
+    return f"{noise}, {variant}" if variant else noise
+
+
 def _count_text(counts: Iterable[int], unit: str = "run") -> str:
     counts = [int(c) for c in counts if c > 0]
     if not counts:
@@ -442,8 +495,7 @@ def accuracy_figure(table: pd.DataFrame, *, confidence: float = 0.95, x: str = "
     for ax, (key, rows) in zip(axes, found):
         draw_accuracy(rows, rates=_rates_by_level(rates, key) or None, x=x, ax=ax)
         band = f"; band: {confidence:.0%} t-interval from {MIN_RUNS_FOR_BAND} runs, dots: runs below"
-        variant = _variant(key, varying)
-        ax.set_title(_panel_title(key, (f"{variant}; " if variant else "") + _count_text(rows["n"]) + band), fontsize=9)
+        ax.set_title(f"{_panel_title(key)} · {_noise_title(key, varying)}\n{_count_text(rows['n'])}{band}", fontsize=9)
     return fig
 
 
@@ -459,9 +511,42 @@ def difference_figure(table: pd.DataFrame, *, x: str = "level") -> Figure:
     varying = _varying(found)
     for ax, (key, rows) in zip(axes, found):
         draw_difference(rows, rates=_rates_by_level(rates, key) or None, x=x, ax=ax)
-        variant = _variant(key, varying)
-        ax.set_title(_panel_title(key, (f"{variant}; " if variant else "") + _count_text(rows["n_pairs"], "pair")
-                                  + "; bars: bootstrap CI"), fontsize=9)
+        ax.set_title(f"{_panel_title(key)} · {_noise_title(key, varying)}\n"
+                     f"{_count_text(rows['n_pairs'], 'pair')}; bars: bootstrap CI", fontsize=9)
+    return fig
+
+
+def _pooled_text(rows: pd.DataFrame) -> str:
+    """What a method summary pools: cells, pairs per cell, tasks and noise families."""
+    def span(low: int, high: int) -> str:
+        return f"{low}" if low == high else f"{low}–{high}"
+
+    families = ", ".join(sorted({f for text in rows["noise_families"] for f in text.split(", ")}))
+    tasks = ", ".join(sorted({t for text in rows["tasks"] for t in text.split(", ")}))
+    return (f"{span(int(rows['n_cells'].min()), int(rows['n_cells'].max()))} cells: {tasks}\nnoise: {families}; "
+            f"{span(int(rows['min_pairs_per_cell'].min()), int(rows['max_pairs_per_cell'].max()))} pairs per cell")
+
+
+def method_summary_figure(table: pd.DataFrame, *, baseline: str = BASELINE, confidence: float = 0.95) -> Figure:
+    """Every method against ``baseline`` over all cells: mean Δ and probability of improvement, one row per (model, N, pooling)."""
+    summary = prepare.method_summaries(table, baseline=baseline, confidence=confidence)
+    if summary.empty:
+        raise ValueError(f"method summary: no run of another method shares its seeds with a {baseline} run")
+    found = list(prepare.groups(summary, SUMMARY_BY))
+    n_methods = max(len(rows) for _, rows in found)
+    height = max(2.4, 0.42 * n_methods + 1.7)
+    fig, axes = plt.subplots(len(found), 2, figsize=(2 * PANEL_SIZE[0], height * len(found)), layout="constrained",
+                             squeeze=False)
+    for (left, right), (key, rows) in zip(axes, found):
+        draw_method_summary(rows, statistic="mean_diff", ax=left)
+        draw_method_summary(rows, statistic="p_improvement", ax=right)
+        pooling = "" if is_missing(key.get("pooling")) else f" · {key['pooling']} pooling"
+        left.set_title(f"{key['model']} · N={_fmt_n(key['n_train'])}{pooling}\n{_pooled_text(rows)}", fontsize=9)
+        right.set_title(f"P(treatment run > {rows['baseline_label'].iloc[0]} run) + ½ P(tie)\nmean over cells",
+                        fontsize=9)
+        right.set_yticklabels([])
+    fig.suptitle(f"Every method against {baseline}: dot = estimate over the cells, bar = {confidence:.0%} "
+                 f"stratified bootstrap CI (seeds resampled within cells)", fontsize=10)
     return fig
 
 
@@ -547,18 +632,27 @@ def _highest_levels(table: pd.DataFrame) -> list[tuple[str, str, float]]:
     return [(f, p, float(g["noise_level"].max())) for (f, p), g in noisy.groupby(["noise_family", "noise_param"], sort=True)]
 
 
+def _level_slugs(levels: Sequence[tuple[str, str, float]]) -> dict[tuple[str, str, float], str]:
+    """File-name part per (family, noise_param, level): :func:`~noisebench.analysis.prepare.level_slug`, plus
+    ``_<family>`` where families share it (target rates, or uniform and pair at one rate), so no figure overwrites another."""
+    plain = {key: prepare.level_slug(*key) for key in levels}
+    counts = pd.Series(list(plain.values()), dtype=object).value_counts()
+    return {key: slug if counts[slug] == 1 else f"{slug}_{key[0]}" for key, slug in plain.items()}
+
+
 def _transition_runs(table: pd.DataFrame, results_dir: Path) -> list[tuple[str, Path]]:
     """(figure stem, run dir) per task, family and level parameter: the first run with metrics.json at the highest level."""
     out = []
     table = with_setting_keys(table)
-    for family, param, level in _highest_levels(table):
+    slugs = _level_slugs(_highest_levels(table))
+    for (family, param, level), slug in slugs.items():
         at = table[(table["noise_family"] == family) & (table["noise_param"] == param)
                    & np.isclose(table["noise_level"].astype(float), level)]
         for task, group in at.groupby("task", sort=True):
             group = group.sort_values(["n_train", "run_id"])
             for run_id, n_train in zip(group["run_id"], group["n_train"]):
                 if (results_dir / "runs" / str(run_id) / "metrics.json").is_file():
-                    stem = _slug("transition", task, f"N{_fmt_n(n_train)}", prepare.level_slug(family, param, level))
+                    stem = _slug("transition", task, f"N{_fmt_n(n_train)}", slug)
                     out.append((stem, results_dir / "runs" / str(run_id)))
                     break
     return out
@@ -594,8 +688,10 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
         jobs.append(("accuracy_vs_realised_noise", lambda: accuracy_figure(table, x="realised")))
     if table["method"].nunique() > 1:
         jobs.append(("difference_vs_noise", lambda: difference_figure(table)))
+        jobs.append(("method_summary", lambda: method_summary_figure(table)))
     else:
-        log.info("plot_all: skipped difference_vs_noise: only method(s) %s", ", ".join(map(str, table["method"].unique())))
+        log.info("plot_all: skipped difference_vs_noise and method_summary: only method(s) %s",
+                 ", ".join(map(str, table["method"].unique())))
     if draws.empty:
         log.info("plot_all: skipped realised-noise accuracy, noise rates, transition matrices and memorisation: "
                  "no noisy runs with a realised noise rate")
@@ -611,9 +707,9 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     if history.empty or history.get("train_acc_corrupted_noisy", pd.Series(dtype=float)).isna().all():
         log.info("plot_all: skipped memorisation: no per-epoch history")
     else:
-        jobs += [(_slug("memorisation", prepare.level_slug(f, p, lv)),
+        jobs += [(_slug("memorisation", slug),
                   lambda f=f, p=p, lv=lv: memorisation_figure(table, history, noise_family=f, noise_level=lv, noise_param=p))
-                 for f, p, lv in levels]
+                 for (f, p, lv), slug in _level_slugs(levels).items()]
     picked = _tsne_pick(table, results_dir)
     if picked is None:
         log.info("plot_all: skipped t-SNE: no embeddings.npz under %s/runs", results_dir)
@@ -635,10 +731,12 @@ def plot_all(table: pd.DataFrame, history: pd.DataFrame | None, results_dir: Pat
 
     Files (``.png`` and ``.pdf`` each): ``accuracy_vs_noise`` (levels at their values),
     ``accuracy_vs_realised_noise`` (levels at their mean realised noise rate; when the table has
-    noisy runs with a realised rate), ``difference_vs_noise``, ``noise_rate_vs_<parameter>`` per
+    noisy runs with a realised rate), ``difference_vs_noise``, ``method_summary`` (every method
+    against the baseline over all cells, :func:`method_summary_figure`), ``noise_rate_vs_<parameter>`` per
     family (``noise_rate_vs_target_rate_<family>`` for target rates),
     ``transition_<task>_N<N>_<level>`` (one run's N labels at each family's and level parameter's
-    highest level), ``memorisation_<level>`` and ``tsne_<task>_N<N>_<level|clean>``.
+    highest level), ``memorisation_<level>`` (``<level>_<family>`` in both where families share the
+    level's name, e.g. target rates) and ``tsne_<task>_N<N>_<level|clean>``.
     A figure the table cannot support is skipped with a logged reason.
 
     Raises

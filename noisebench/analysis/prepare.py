@@ -18,6 +18,7 @@ from scipy import stats as sps
 from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.results import read_config, read_embeddings, read_metrics, read_noise_json
 from noisebench.analysis.stats import compare_methods, noise_cost
+from noisebench.analysis.summary import method_summary
 from noisebench.analysis.values import is_missing
 from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method, hyper_parameter_names
@@ -190,12 +191,28 @@ def paired_differences(table: pd.DataFrame, *, baseline: str = BASELINE, **kwarg
     """:func:`~noisebench.analysis.stats.compare_methods` plus ``baseline_label`` and ``treatment_label``.
 
     One row per cell: the paired difference treatment − baseline per noise level with its bootstrap
-    interval and the Holm-adjusted p over the levels of one family (see ``compare_methods``).
+    interval and the Holm-adjusted p over every (treatment × level) cell of one noise family (see
+    ``compare_methods``).
     """
     scored = table[pd.to_numeric(table[kwargs.get("metric", "test_accuracy")], errors="coerce").notna()]
     out = compare_methods(scored, baseline=baseline, **kwargs)
     labels = [method_label(r["treatment_method"], r) if not is_missing(r["treatment_method"]) else "n/a"
               for r in out.to_dict("records")]
+    return out.assign(baseline_label=method_label(baseline, {}), treatment_label=labels)
+
+
+def method_summaries(table: pd.DataFrame, *, baseline: str = BASELINE, **kwargs: Any) -> pd.DataFrame:
+    """:func:`~noisebench.analysis.summary.method_summary` plus ``baseline_label`` and ``treatment_label``.
+
+    One row per (model, n_train, pooling) and treatment variant: the mean paired difference over the
+    cells and the probability of improvement over the baseline, each with its stratified bootstrap
+    interval. Pools the noisy cells, or the clean ones when the table has no noisy run (unless
+    ``include_clean`` is given).
+    """
+    scored = table[pd.to_numeric(table[kwargs.get("metric", "test_accuracy")], errors="coerce").notna()]
+    kwargs.setdefault("include_clean", bool(scored["noise_family"].map(is_clean).all()))
+    out = method_summary(scored, baseline=baseline, **kwargs)
+    labels = [method_label(r["treatment_method"], r) for r in out.to_dict("records")]
     return out.assign(baseline_label=method_label(baseline, {}), treatment_label=labels)
 
 

@@ -1,10 +1,11 @@
-"""The Markdown results report: set-up, what noise costs, paired statistics, seed summaries, figures, paper comparison.
+"""The Markdown results report: set-up, what noise costs, every method against the baseline, seed summaries, figures, paper comparison.
 
 :func:`write_report` is the only entry point. Number formats (so the report can be checked
 against the statistics): accuracies in percent with two decimals (``81.20``); differences
 treatment − baseline in percentage points with sign, the interval in brackets
-(``+1.20 [+0.40, +2.00]``); p-values by :func:`~noisebench.analysis.stats.format_p`; realised
-noise rates in percent with one decimal (``31.2%``). Methods are shown by their registered label,
+(``+1.20 [+0.40, +2.00]``); probabilities of improvement with two decimals (``0.68 [0.57, 0.78]``);
+p-values by :func:`~noisebench.analysis.stats.format_p`; realised noise rates in percent with one
+decimal (``31.2%``). Methods are shown by their registered label,
 noise by the level parameter's symbol (the family's own, ``T=0.9``, or the target rate, ``ρ=0.2``). This module must not import the training code or the CLI.
 """
 
@@ -228,16 +229,64 @@ def _unpaired_note(r: Mapping[str, Any]) -> str | None:
             f"(not in the paired statistics; see the seed summary).")
 
 
+def _span(low: Any, high: Any) -> str:
+    return f"{int(low)}" if int(low) == int(high) else f"{int(low)}–{int(high)}"
+
+
+def _p_ci(p: Any, lo: Any, hi: Any) -> str:
+    if is_missing(p):
+        return "n/a"
+    return f"{float(p):.2f} " + ("[n/a]" if is_missing(lo) or is_missing(hi) else f"[{float(lo):.2f}, {float(hi):.2f}]")
+
+
+def _pooled(summary: pd.DataFrame, column: str) -> str:
+    """The distinct names in a summary column of comma-separated names."""
+    return ", ".join(sorted({name for text in summary[column] for name in str(text).split(", ")}))
+
+
+def _method_summary_section(summary: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    lines = ["### Method-level summary", ""]
+    if summary.empty:
+        return lines + [f"No cell has a run of another method that shares its seeds with a {BASELINE} run.", ""]
+    cells = "clean" if summary.attrs.get("include_clean") else "noisy"
+    lines += [f"Each method against {BASELINE} over all {cells} cells of one model, N and pooling (every task and noise "
+              f"setting; tasks: {_pooled(summary, 'tasks')}; noise: {_pooled(summary, 'noise_families')}).  "
+              f"mean Δ = the mean over cells of each cell's mean paired difference treatment − {BASELINE} in "
+              "percentage points (cells weighted equally).  P(improvement) = the probability that a treatment run "
+              f"beats a {BASELINE} run of the same cell, ties counting ½, averaged over cells (rliable's probability "
+              "of improvement; it ignores the pairing; 0.5 = no difference).  Both intervals are 95% percentile "
+              "stratified bootstrap intervals: seeds are resampled within each cell (pairs together for Δ, the two "
+              "methods' runs independently for P), cells stay fixed, so they speak to new seeds on these tasks and "
+              "noise settings, not to other tasks.  A cell with fewer pairs resamples its own number.", ""]
+    multi_model = table["model"].nunique(dropna=False) > 1
+    pooled = [k for k in TRAINING_KEYS if k in summary.columns and summary[k].dropna().astype(str).nunique() > 1]
+    headers = ["model"] * multi_model + ["N"] + pooled + [
+        "treatment", "cells", "pairs", "pairs per cell", "baseline mean %", "treatment mean %", "mean Δ pp [95% CI]",
+        f"P(improvement over {BASELINE}) [95% CI]"]
+    rows = [[r["model"]] * multi_model + [_n(r["n_train"])] + [str(r[k]) for k in pooled] + [
+        r["treatment_label"], int(r["n_cells"]), int(r["n_pairs"]), _span(r["min_pairs_per_cell"], r["max_pairs_per_cell"]),
+        _pct(r["mean_baseline"]), _pct(r["mean_treatment"]),
+        _delta_ci(r["mean_diff"], r["mean_diff_ci_low"], r["mean_diff_ci_high"]),
+        _p_ci(r["p_improvement"], r["p_improvement_ci_low"], r["p_improvement_ci_high"])]
+        for r in summary.to_dict("records")]
+    return lines + _md_table(headers, rows) + [""]
+
+
+def _comparison_section(summary: pd.DataFrame, diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    return [f"## Every method against {BASELINE}", ""] + _method_summary_section(summary, table) + \
+        _stats_section(diffs, table)
+
+
 def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    lines = ["## Paired statistics per cell", "",
+    lines = ["### Paired statistics per cell", "",
              f"Each method is compared with the baseline ({BASELINE}); a baseline run and a treatment run are "
              "paired when they share (data seed, noise seed, train seed).  Δ = treatment − baseline test accuracy "
              "in percentage points, with its 95% bootstrap interval (BCa, percentile when BCa is undefined).  "
              "p-values are two-sided: paired t-test; sign-flip permutation test of the mean difference (exact = "
              f"all 2^n sign vectors, sampled = random ones); Wilcoxon signed-rank (n/a below {MIN_PAIRS_WILCOXON} "
-             "pairs, where it cannot reach p < 0.05); Holm = sign-flip p adjusted by Holm over all noise levels "
-             f"of one (task, model, N, noise family and level parameter, treatment).  significant = Holm p < "
-             f"{ALPHA:g}.", ""]
+             "pairs, where it cannot reach p < 0.05); Holm = sign-flip p adjusted by Holm over all (treatment × "
+             "noise level) cells of one noise family in one task, model, N, weak-model fit, relabelled pool and "
+             f"pooling (clean cells: one family of their own).  significant = Holm p < {ALPHA:g}.", ""]
     multi_model = table["model"].nunique(dropna=False) > 1
     variant = _variant_keys(table)
     headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
@@ -330,6 +379,8 @@ _CAPTIONS = (
     ("accuracy_vs_realised_noise", "Test accuracy vs mean realised noise rate, levels as tick labels (95% t-interval "
                                    "from 3 runs; dots: runs)"),
     ("difference_vs_noise", "Paired difference treatment − baseline vs noise level (bootstrap CI; stars: Holm p<0.05)"),
+    ("method_summary", "Every method against the baseline over all cells: mean paired difference and probability of "
+                       "improvement (95% stratified bootstrap CI)"),
     ("noise_rate_vs", "Realised noise rate vs noise level (mean, min–max over noise draws)"),
     ("transition", "Clean → noisy label transitions of one run"),
     ("memorisation", "Memorisation of wrong labels during training"),
@@ -590,8 +641,9 @@ def write_report(
 
     Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
     runs' ``metrics.json``), what noise costs each method (clean − noisy, paired with the clean
-    anchor: :func:`~noisebench.analysis.prepare.noise_costs`), the per-cell paired statistics of every method against the baseline
-    (:func:`~noisebench.analysis.prepare.paired_differences`), the seed summary (plain mean next
+    anchor: :func:`~noisebench.analysis.prepare.noise_costs`), every method against the baseline: the
+    method-level summary over cells (:func:`~noisebench.analysis.prepare.method_summaries`) and the
+    per-cell paired statistics (:func:`~noisebench.analysis.prepare.paired_differences`), the seed summary (plain mean next
     to the paper's top-3-by-dev rule), the figures (made by
     :func:`~noisebench.analysis.plots.plot_all` into ``figures_dir`` when given, linked relative
     to the report) and the comparison with the paper. Runs without a test accuracy are left out
@@ -612,6 +664,7 @@ def write_report(
         raise ValueError(f"no finished runs with a test accuracy in {results_dir}")
     costs = prepare.noise_costs(table)
     diffs = prepare.paired_differences(table)
+    methods = prepare.method_summaries(table)
     summary, has_top = _summary(table)
     figure_paths: list[Path] = []
     if figures_dir is not None:
@@ -623,7 +676,7 @@ def write_report(
              f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.", ""]
     lines += _setup_section(table, results_dir, dropped)
     lines += _cost_section(costs, table)
-    lines += _stats_section(diffs, table)
+    lines += _comparison_section(methods, diffs, table)
     lines += _seed_section(summary, has_top, table)
     lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None)
     lines += _paper_section(diffs, summary, has_top)

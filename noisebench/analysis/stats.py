@@ -59,6 +59,7 @@ __all__ = [
     "PairedCell",
     "PairedResult",
     "cell_keys",
+    "holm_family_keys",
     "paired_cells",
     "paired_test",
     "holm",
@@ -95,6 +96,17 @@ CONSTANT_DIFF_ATOL: float = 1e-12
 def cell_keys() -> tuple[str, ...]:
     """Columns that identify a cell: the setting, the two methods, every hyper-parameter."""
     return BASE_KEYS + METHOD_KEYS + hyper_parameter_names()
+
+
+def holm_family_keys() -> tuple[str, ...]:
+    """Cell keys shared by one Holm family of :func:`compare_methods`: all but the level and the treatment.
+
+    So one family holds every (treatment variant × noise level) cell of one noise family in one
+    (task, model, n_train, weak_fit, n_relabel, pooling) against one baseline; levels given as the
+    family's own parameter and as target rates are levels of the same family.
+    """
+    varying = ("noise_param", "noise_level", "treatment_method") + hyper_parameter_names()
+    return tuple(k for k in cell_keys() if k not in varying)
 
 
 def _with_hyper_parameters(table: pd.DataFrame) -> pd.DataFrame:
@@ -589,8 +601,9 @@ def compare_methods(
     counted (use :func:`seed_summary` for all-run means).
 
     Multiple comparisons: Holm's step-down correction (:func:`holm`) of the **sign-flip**
-    p-values within each family of cells sharing ``family_by`` (default: every cell key but
-    ``noise_level``, i.e. all noise levels of one setting, family and treatment variant). The
+    p-values within each family of cells sharing ``family_by`` (default :func:`holm_family_keys`:
+    all (treatment variant × noise level) cells of one noise family in one task, model, n_train,
+    weak fit, relabelled pool and pooling; clean cells form their own family). The
     sign-flip test is exact for the small seed counts used here and does not assume normal
     differences; the t-test p-values are reported alongside, unadjusted. Cells without a p-value
     (``n_pairs < 2``) are left out of the family.
@@ -605,7 +618,7 @@ def compare_methods(
         (``p_holm < alpha``). ``attrs["metric"]`` holds the metric name.
     """
     keys = cell_keys()
-    family_by = tuple(k for k in keys if k != "noise_level") if family_by is None else tuple(family_by)
+    family_by = holm_family_keys() if family_by is None else tuple(family_by)
     unknown = [k for k in family_by if k not in keys]
     if unknown:
         raise ValueError(f"compare_methods: family_by must be cell keys {keys}, got {unknown}")
@@ -695,7 +708,8 @@ def noise_cost(
     ``baseline = noisy (mean per partner)``, ``treatment = clean``, so its difference is the drop
     ``clean − noisy`` (a positive drop: noise costs accuracy), in the metric's own units (fractions
     of 1 for accuracies). Holm's correction of the sign-flip p-values runs over the noise levels of
-    one (setting without the level, method variant), as in :func:`compare_methods`.
+    one (setting without the level, method variant): each method's own question "what does noise cost
+    it", unlike :func:`compare_methods`, whose families span every treatment.
 
     Parameters
     ----------

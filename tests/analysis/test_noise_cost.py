@@ -185,7 +185,8 @@ def test_temperature_and_target_rate_of_equal_value_never_pair_or_pool():
         assert row["n_pairs"] == 7
         assert row["mean_diff"] == pytest.approx(np.mean(np.subtract(by_method["ce-scl"], by_method["ce"])))
     target = one(diffs, noise_param="target_rate", noise_level=0.2)
-    assert target["holm_family_size"] == 1  # not in the temperature levels' Holm family
+    # kept apart as cells, but one Holm family: every level of the temperature family, T or target rate
+    assert target["holm_family_size"] == 3
     summary = seed_summary(table)
     for param in ("temperature", "target_rate"):
         row = one(summary, noise_param=param, noise_level=0.2, method="ce")

@@ -12,7 +12,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from fake_runs import CE, SCL, make_history, make_table, write_artifact, write_embeddings, write_runs
+from fake_runs import (
+    BENCHMARK_METHODS, BENCHMARK_SETTINGS, CE, SCL, benchmark_cells, brute_force_improvement, make_benchmark_table,
+    make_history, make_table, write_artifact, write_embeddings, write_runs,
+)
 
 from noisebench.analysis import plots, prepare
 
@@ -32,6 +35,15 @@ def line(ax, label: str):
     return found[0]
 
 
+def assert_dodged(ax, xdata, expected) -> float:
+    """``xdata`` is ``expected`` shifted by one constant, under 15% of the axis width (the method's dodge); returns it."""
+    shift = np.asarray(xdata, dtype=float) - np.asarray(expected, dtype=float)
+    np.testing.assert_allclose(shift, shift[0], atol=1e-9)
+    low, high = ax.get_xlim()
+    assert abs(shift[0]) < 0.15 * (high - low)
+    return float(shift[0])
+
+
 def means_pct(table: pd.DataFrame, method: str) -> list[float]:
     rows = table[(table["method"] == method) & table["noise_level"].notna()]
     return (rows.groupby("noise_level")["test_accuracy"].mean() * 100).tolist()
@@ -40,10 +52,12 @@ def means_pct(table: pd.DataFrame, method: str) -> list[float]:
 def test_accuracy_lines_are_each_methods_means():
     table = make_table()
     ax = plots.draw_accuracy(prepare.cell_summary(table))
+    shifts = []
     for method, label in ((CE, "ce"), (SCL, SCL_LABEL)):
         drawn = line(ax, label)
-        np.testing.assert_allclose(drawn.get_xdata(), [0.3, 0.6, 0.9])
+        shifts.append(assert_dodged(ax, drawn.get_xdata(), [0.3, 0.6, 0.9]))
         np.testing.assert_allclose(drawn.get_ydata(), means_pct(table, method))
+    assert shifts[0] < shifts[1]  # the methods sit side by side, not on top of each other
     clean = table[table["noise_family"] == "none"]
     anchor = line(ax, "_clean ce").get_ydata()
     assert anchor == pytest.approx([clean.loc[clean["method"] == CE, "test_accuracy"].mean() * 100])
@@ -127,8 +141,9 @@ def test_tsne_figure(tmp_path):
     assert sum(len(c.get_offsets()) for c in fig.axes[0].collections) == 40
 
 
-FULL_SET = {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9",
-            "memorisation_T0.9", "tsne_rt-polarity_N100_T0.9"}
+FULL_SET = {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
+            "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9", "memorisation_T0.9",
+            "tsne_rt-polarity_N100_T0.9"}
 
 
 def stems(paths) -> set[str]:
@@ -149,11 +164,12 @@ def test_plot_all_full(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("case, expected, reason", [
-    ("one_method", FULL_SET - {"difference_vs_noise", "tsne_rt-polarity_N100_T0.9"},
-     "difference_vs_noise: only method(s) ce"),
-    ("clean_only", {"accuracy_vs_noise", "difference_vs_noise"}, "no noisy runs"),
+    ("one_method", FULL_SET - {"difference_vs_noise", "method_summary", "tsne_rt-polarity_N100_T0.9"},
+     "difference_vs_noise and method_summary: only method(s) ce"),
+    ("clean_only", {"accuracy_vs_noise", "difference_vs_noise", "method_summary"}, "no noisy runs"),
     ("no_history", FULL_SET - {"tsne_rt-polarity_N100_T0.9", "memorisation_T0.9"}, "memorisation: no per-epoch"),
-    ("unpaired", FULL_SET - {"difference_vs_noise", "tsne_rt-polarity_N100_T0.9"}, "shares its seeds"),
+    ("unpaired", FULL_SET - {"difference_vs_noise", "method_summary", "tsne_rt-polarity_N100_T0.9"},
+     "shares its seeds"),
 ])
 def test_plot_all_skips_what_the_table_cannot_support(tmp_path, caplog, case, expected, reason):
     table = {"one_method": lambda: make_table(methods=(CE,)), "clean_only": lambda: make_table(levels=())}.get(
@@ -183,8 +199,8 @@ def test_analysis_does_not_import_training_or_cli():
 def test_plot_all_names_figures_by_the_family(tmp_path):
     table = make_table(family="uniform", levels=(0.1, 0.3), seeds=3)
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
-    assert stems(paths) == {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_rate",
-                            "transition_rt-polarity_N100_r0.3", "memorisation_r0.3"}
+    assert stems(paths) == {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
+                            "noise_rate_vs_rate", "transition_rt-polarity_N100_r0.3", "memorisation_r0.3"}
 
 
 # --------------------------------------------------------------------------
@@ -211,7 +227,7 @@ def test_realised_axis_puts_each_level_at_its_mean_realised_rate():
     rates = mean_rates(table)
     for method, label in ((CE, "ce"), (SCL, SCL_LABEL)):
         drawn = line(ax, label)
-        np.testing.assert_allclose(drawn.get_xdata(), [rates[lv] * 100 for lv in (0.3, 0.6, 0.9)])
+        assert_dodged(ax, drawn.get_xdata(), [rates[lv] * 100 for lv in (0.3, 0.6, 0.9)])
         np.testing.assert_allclose(drawn.get_ydata(), means_pct(table, method))
     assert abs(line(ax, "_clean ce").get_xdata()[0]) < 0.05 * rates[0.9] * 100  # clean at 0 (dodged a little)
     ticks = [t.get_text() for t in ax.get_xticklabels()]
@@ -229,8 +245,9 @@ def test_few_runs_show_dots_and_no_band_on_either_axis(x):
     assert not [c for c in ax.collections if not c.get_label().startswith("_runs") and len(c.get_paths())]
     if x == "realised":
         rates = mean_rates(table)
-        xs = {round(float(px), 9) for c in dots for px, _ in c.get_offsets()}
-        assert {round(rates[lv] * 100, 9) for lv in (0.3, 0.9)} <= xs
+        for c in dots:
+            xs = sorted({round(float(px), 9) for px, _ in c.get_offsets()})
+            assert_dodged(ax, xs[1:], [rates[lv] * 100 for lv in (0.3, 0.9)])  # xs[0]: the clean anchor
 
 
 def test_target_rates_and_temperatures_are_separate_panels():
@@ -247,7 +264,7 @@ def test_target_rates_and_temperatures_are_separate_panels():
             assert line(ax, "_clean ce").get_ydata() == pytest.approx([clean.mean() * 100])  # one anchor, both panels
             if x == "realised":
                 rates = mean_rates(rows)
-                np.testing.assert_allclose(line(ax, "ce").get_xdata(), [rates[lv] * 100 for lv in levels])
+                assert_dodged(ax, line(ax, "ce").get_xdata(), [rates[lv] * 100 for lv in levels])
                 symbol = "ρ" if param == "target_rate" else "T"
                 assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()][1:] == [f"{symbol}={lv:g}" for lv in levels]
 
@@ -256,7 +273,8 @@ def test_plot_all_with_target_rates_and_the_x_option(tmp_path):
     table = mixed_table()
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
     assert stems(paths) == {
-        "accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "noise_rate_vs_temperature",
+        "accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
+        "noise_rate_vs_temperature",
         "noise_rate_vs_target_rate_temperature", "transition_rt-polarity_N100_T0.6",
         "transition_rt-polarity_N100_target_rate0.3", "memorisation_T0.6", "memorisation_target_rate0.3"}
     assert stems(plots.plot_accuracy_vs_noise(table, tmp_path / "real", x="realised")) == {"real"}
@@ -280,3 +298,68 @@ def test_a_legacy_table_without_the_new_columns_still_plots(tmp_path):
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", make_table(levels=(0.3, 0.9))),
                            tmp_path / "fig")
     assert {"accuracy_vs_noise", "accuracy_vs_realised_noise", "noise_rate_vs_temperature"} <= stems(paths)
+
+
+# --------------------------------------------------------------------------
+# every method against the baseline on a grid with one level per noise family (benchmark-small)
+# --------------------------------------------------------------------------
+
+
+def test_one_level_per_family_gets_a_panel_per_task_and_family_with_the_methods_side_by_side():
+    table = make_benchmark_table()
+    fig = plots.accuracy_figure(table, x="realised")
+    assert len(fig.axes) == len(BENCHMARK_SETTINGS)
+    for task, family, _, level in BENCHMARK_SETTINGS:
+        (ax,) = [ax for ax in fig.axes if ax.get_title().startswith(task) and f"· {family} noise" in ax.get_title()]
+        cell = table[(table["task"] == task) & (table["noise_family"] == family) & (table["noise_level"] == level)]
+        rate = cell.loc[cell["method"] == CE, "realized_noise_rate"].mean() * 100
+        shifts = []
+        for method, params in BENCHMARK_METHODS:
+            drawn = line(ax, prepare.method_label(method, params))
+            assert drawn.get_ydata() == pytest.approx([cell.loc[cell["method"] == method, "test_accuracy"].mean() * 100])
+            shifts.append(assert_dodged(ax, drawn.get_xdata(), [rate]))
+        assert len(set(np.round(shifts, 9))) == len(BENCHMARK_METHODS)  # no method hides another
+
+
+def test_method_summary_shows_each_methods_mean_difference_and_probability_of_improvement():
+    table = make_benchmark_table()
+    summary = prepare.method_summaries(table, reps=500)
+    left = plots.draw_method_summary(summary, statistic="mean_diff")
+    right = plots.draw_method_summary(summary, statistic="p_improvement")
+    labels = sorted(prepare.method_label(m, p) for m, p in BENCHMARK_METHODS[1:])
+    assert [t.get_text() for t in left.get_yticklabels()] == labels
+    for method, params in BENCHMARK_METHODS[1:]:
+        label = prepare.method_label(method, params)
+        cells = benchmark_cells(table, method)
+        assert line(left, label).get_xdata() == pytest.approx([np.mean([np.mean(t - b) for t, b in cells]) * 100])
+        assert line(right, label).get_xdata() == pytest.approx([np.mean([brute_force_improvement(t, b)
+                                                                           for t, b in cells])])
+        assert line(left, label).get_ydata() == [labels.index(label)]
+        row = summary[summary["treatment_label"] == label].iloc[0]
+        (bar,) = [c for c in left.containers if c.get_label() == f"_ci {label}"]
+        low, width = bar.patches[0].get_x(), bar.patches[0].get_width()
+        assert (low, low + width) == (pytest.approx(row["mean_diff_ci_low"] * 100),
+                                      pytest.approx(row["mean_diff_ci_high"] * 100))
+    assert left.get_xlabel() == "mean Δ test accuracy vs ce over cells (pp)"
+    assert right.get_xlim() == (0.0, 1.0)
+    with pytest.raises(ValueError, match="statistic"):
+        plots.draw_method_summary(summary, statistic="median")
+
+
+def test_method_summary_figure_one_row_per_model_and_n():
+    table = make_benchmark_table()
+    both = pd.concat([table, table.assign(n_train=1000, run_id=table["run_id"] + "b")], ignore_index=True)
+    fig = plots.method_summary_figure(both)
+    assert len(fig.axes) == 4
+    assert ["N=100" in fig.axes[0].get_title(), "N=1000" in fig.axes[2].get_title()] == [True, True]
+    assert "5 cells: rt-polarity, vader-movie" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="shares its seeds"):
+        plots.method_summary_figure(make_table(methods=(CE,)))
+
+
+def test_plot_all_on_a_grid_with_one_level_per_family_names_each_family(tmp_path):
+    table = make_benchmark_table(seeds=3)
+    paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
+    assert {"accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",  # one file per figure:
+            "transition_rt-polarity_N100_target_rate0.2_temperature", "transition_rt-polarity_N100_target_rate0.2_uniform",
+            "memorisation_target_rate0.2_temperature", "memorisation_target_rate0.2_uniform", "memorisation_k1"} <= stems(paths)

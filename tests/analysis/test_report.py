@@ -12,8 +12,9 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from fake_runs import write_runs
+from fake_runs import BENCHMARK_METHODS, benchmark_cells, brute_force_improvement, make_benchmark_table, write_runs
 
+from noisebench.analysis import prepare
 from noisebench.analysis.report import paper_verdict, write_report
 from noisebench.analysis.stats import compare_methods, format_p
 
@@ -365,7 +366,9 @@ def test_target_rates_are_labelled_kept_apart_and_not_matched_to_the_paper(tmp_p
     t03, rho03 = find_row(stats_rows, noise="temperature T=0.3"), find_row(stats_rows, noise="temperature ρ=0.3")
     assert (t03["n pairs"], rho03["n pairs"]) == ("5", "7")
     assert rho03["baseline mean %"] == f"{np.mean(CE[0.9]) * 100:.2f}"
-    assert rho03["p Holm"] == format_p(signflip_exact(DIFF[0.9]))  # its own Holm family
+    # one Holm family: the three temperature levels and the target rate, all cells of temperature noise
+    p_signflip = [signflip_exact(DIFF[t]) for t in (0.3, 0.5, 0.9)] + [signflip_exact(DIFF[0.9])]
+    assert rho03["p Holm"] == format_p(multipletests(p_signflip, method="holm")[1][3])
     cost_rows = parse_tables(section(text, "What noise costs"))[0]
     assert find_row(cost_rows, noise="temperature ρ=0.3", method="ce")["noisy mean %"] == f"{np.mean(CE[0.9][:3]) * 100:.2f}"
     paper = section(text, "Comparison with the paper")
@@ -394,3 +397,22 @@ def test_settings_that_differ_in_weak_fit_get_a_setting_column(tmp_path):
         rows = parse_tables(section(text, title))[0]
         assert {r["setting"] for r in rows if r["noise"] == "temperature T=0.9"} == {"weak fit in-sample",
                                                                                    "weak fit held-out"}, title
+
+
+def test_every_method_against_ce_summary_and_per_cell_tables(tmp_path):
+    table = make_benchmark_table()
+    text = write_report(table, None, tmp_path / "r", tmp_path / "report.md").read_text(encoding="utf-8")
+    body = section(text, "Every method against ce")
+    assert body.index("### Method-level summary") < body.index("### Paired statistics per cell")
+    summary_rows, cell_rows = parse_tables(body)
+    assert list(summary_rows[0]) == ["N", "treatment", "cells", "pairs", "pairs per cell", "baseline mean %",
+                                     "treatment mean %", "mean Δ pp [95% CI]", "P(improvement over ce) [95% CI]"]
+    for method, params in BENCHMARK_METHODS[1:]:
+        row = find_row(summary_rows, treatment=prepare.method_label(method, params))
+        cells = benchmark_cells(table, method)
+        assert (row["cells"], row["pairs"], row["pairs per cell"]) == ("5", "50", "10")
+        assert row["mean Δ pp [95% CI]"].startswith(f"{np.mean([np.mean(t - b) for t, b in cells]) * 100:+.2f} [")
+        p = np.mean([brute_force_improvement(t, b) for t, b in cells])
+        assert re.fullmatch(rf"{p:.2f} \[\d\.\d\d, \d\.\d\d\]", row["P(improvement over ce) [95% CI]"])
+    assert len(cell_rows) == 5 * (len(BENCHMARK_METHODS) - 1)
+    assert "tasks: rt-polarity, vader-movie; noise: annotator, temperature, uniform" in body

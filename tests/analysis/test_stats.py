@@ -19,12 +19,14 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from noisebench.analysis.values import is_missing
+from noisebench.methods import hyper_parameter_names
 from noisebench.analysis.stats import (
     MAX_EXACT_SIGNFLIP_PAIRS,
     cell_keys,
     compare_methods,
     format_p,
     holm,
+    holm_family_keys,
     paired_cells,
     paired_test,
     seed_summary,
@@ -366,10 +368,12 @@ def test_compare_methods_table():
     assert r05.p_signflip == pytest.approx(brute_force_signflip(d05), abs=1e-12)
     assert r05.p_wilcoxon == pytest.approx(stats.wilcoxon(SCL_T05, CE_T05).pvalue, rel=1e-12)
 
-    # Holm family = temperatures 0.5 and 0.9 of (sst2, 100, temperature, 0.1, 0.3)
-    expected = multipletests([r05.p_signflip, r09.p_signflip], method="holm")[1]
-    assert (r05.p_holm, r09.p_holm) == (pytest.approx(expected[0]), pytest.approx(expected[1]))
-    assert r05.holm_family_size == 2 and r09.holm_family_size == 2
+    # Holm family = every (treatment variant x level) cell of sst2's temperature noise: both ce-scl
+    # variants at T=0.5 and the first at T=0.9
+    b = row(task="sst2", lam=0.3)
+    expected = multipletests([r05.p_signflip, r09.p_signflip, b.p_signflip], method="holm")[1]
+    assert (r05.p_holm, r09.p_holm, b.p_holm) == tuple(pytest.approx(e) for e in expected)
+    assert r05.holm_family_size == r09.holm_family_size == b.holm_family_size == 3
     assert r05.significant == (expected[0] < 0.05)
 
     # clean cell: family of its own, NaN temperature kept
@@ -377,8 +381,7 @@ def test_compare_methods_table():
     assert math.isnan(clean.noise_level)
     assert clean.p_holm == pytest.approx(clean.p_signflip) and clean.holm_family_size == 1
 
-    # variant B (3 pairs): no Wilcoxon, own family
-    b = row(task="sst2", lam=0.3)
+    # variant B (3 pairs): no Wilcoxon
     assert b.n_pairs == 3 and b.n_unpaired_baseline == 4 and math.isnan(b.p_wilcoxon)
     assert format_p(b.p_wilcoxon) == "n/a"
 
@@ -393,6 +396,33 @@ def test_compare_methods_table():
     for col in ("ci_low", "ci_high", "p_ttest", "p_signflip", "p_wilcoxon", "p_holm"):
         assert math.isnan(m[col]), col
     assert m.holm_family_size == 0 and not m.significant
+
+
+def test_holm_family_spans_every_method_and_level_of_a_noise_family():
+    """Holm runs over all (method x level) cells of one noise family and task, never across families or tasks."""
+    seeds = range(6)
+    rows = []
+    for task in ("sst2", "qnli"):
+        for family, param, levels in (("temperature", "temperature", (0.5, 0.9)), ("uniform", "rate", (0.2,))):
+            for level in levels:
+                for s in seeds:
+                    for method, lam, bump in (("ce", 0.1, 0.0), ("ce-scl", 0.1, 0.01 + s / 1000),
+                                              ("ce-scl", 0.5, -0.005 * (s % 3))):
+                        if method == "ce" and lam == 0.5:
+                            continue
+                        run = _run(f"{task}-{family}-{level}-{method}-{lam}-{s}", task, method, s,
+                                   0.7 + s / 100 + bump, temperature=level, lam=lam, noise_family=family)
+                        rows.append({**run, "noise_param": param})
+    table = pd.DataFrame(rows)
+    table.loc[table["noise_family"] == "temperature", "noise_param"] = np.where(
+        table.loc[table["noise_family"] == "temperature", "noise_level"] == 0.9, "target_rate", "temperature")
+    out = compare_methods(table, n_resamples=200)
+    for (task, family), group in out.groupby(["task", "noise_family"]):
+        assert len(group) == (4 if family == "temperature" else 2)  # 2 variants x levels (T and target rate)
+        np.testing.assert_allclose(group["p_holm"], multipletests(group["p_signflip"], method="holm")[1])
+        assert set(group["holm_family_size"]) == {len(group)}
+    assert set(holm_family_keys()) == set(cell_keys()) - {"noise_param", "noise_level", "treatment_method", "lam",
+                                                          "tau", *hyper_parameter_names()}
 
 
 def test_compare_methods_custom_family():
