@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 # CPU build of torch by default; GPU users: make TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test install quick clean
+.PHONY: demo test install quick transfer clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,14 @@ demo: $(VENV)/.installed
 
 quick: $(VENV)/.installed
 	$(VENV)/bin/noisebench train --grid experiments/quick.yaml --results results/quick --jobs 2
+
+# Transfer (paper Table 5): the source grid saves its fine-tuned encoders, the few-shot grid starts from
+# them (by run_id) in the same results folder, then figures/transfer/transfer_<task>.png/.pdf.
+TRANSFER_RESULTS ?= results/transfer
+transfer: $(VENV)/.installed
+	$(VENV)/bin/noisebench train --grid experiments/transfer-source.yaml --results $(TRANSFER_RESULTS) --jobs 2
+	$(VENV)/bin/noisebench train --grid experiments/transfer.yaml --results $(TRANSFER_RESULTS) --jobs 2
+	$(PY) -c "from noisebench.analysis.transfer import write_transfer_figures as w; print(*w('$(TRANSFER_RESULTS)', 'figures/transfer'), sep='\n')"
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

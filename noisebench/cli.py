@@ -179,6 +179,7 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
 @click.option("--executor", type=click.Choice(["local", "submitit"]), default="local", show_default=True, help="Grid: local processes or Slurm job arrays through submitit.")
 @click.option("--cluster", type=click.Choice(["auto", "slurm", "local"]), default="auto", show_default=True, help="submitit cluster (auto: Slurm if available, else local processes).")
 @click.option("--partition", default=None, help="Slurm partition (overrides the grid's executor.partition).")
+@click.option("--gpus-per-run", type=click.IntRange(min=1), default=None, help="Grid: data-parallel processes (GPUs) per run; submitit only (overrides executor.gpus_per_run).")
 @click.option("--dry-run", is_flag=True, help="Grid: list what would run and what is done, then stop.")
 @click.option("--task", default=default("task"), show_default=True)
 @click.option("--noise", "noise_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Noise artifact directory; omit for clean labels.")
@@ -195,21 +196,23 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
 @click.option("--test-limit", type=int, default=default("test_limit"), help="Evaluate on the first k test examples only.")
 @click.option("--save-embeddings", is_flag=True, help="Save the test set's [CLS] embeddings (for t-SNE).")
 @click.option("--model", default=default("model"), show_default=True, help="Offline asset name, local path or hub id.")
+@click.option("--init-from", default=default("init_from"), help="Start from another run's saved encoder (a new head): its run_id, its run directory or a saved model folder; relative paths are against --results. Default: the pre-trained --model.")
+@click.option("--save-model", is_flag=True, help="Save the best-dev model and tokenizer in the run directory (model/), so other runs can --init-from it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
 @click.option("--pooling", type=click.Choice(get_args(Pooling)), default=default("pooling"), show_default=True, help="Sentence features for the classifier and SCL: the first token ([CLS], the paper's) or the masked mean of token states.")
 @click.option("--precision", type=click.Choice(["auto", *get_args(Precision)]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
+def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, init_from, save_model, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
     """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
     if not dry_run:
         check_writable_dir(results_dir, option="--results")  # before any data, model or training work
     if grid_file is not None:
-        _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, dry_run=dry_run, data_dir=data_dir)
+        _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, gpus_per_run=gpus_per_run, dry_run=dry_run, data_dir=data_dir)
         return
     from noisebench.data.tasks import get_task_spec
     from noisebench.noise.artifact import read_artifact
-    from noisebench.train.rundir import is_done, run_path, write_done
+    from noisebench.train.rundir import is_done, resolve_init_from, run_path, write_done
 
     spec = get_task_spec(task)
     artifact = read_artifact(noise_dir) if noise_dir is not None else None  # integrity checked here, before any training
@@ -225,24 +228,26 @@ def train(grid_file, jobs, shard, executor, cluster, partition, dry_run, task, n
     config = RunConfig(
         task=task, model=model, n_train=n_train, method=method, method_params=_given(method_params), train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
-        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, pooling=pooling, precision=precision, **noise,
+        pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, pooling=pooling, precision=precision,
+        init_from=init_from, save_model=save_model, **noise,
     )
     if is_done(run_path(results_dir, config)):
         raise OutputError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
     from noisebench.train.encoder import check_model  # heavy imports (torch, transformers) after the cheap checks
 
-    check_model(config.model, len(spec.label_names))  # before the data: a bad --model fails in seconds
+    init_path = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
+    check_model(config.model, len(spec.label_names), init_path)  # before the data: a bad --model fails in seconds
     from noisebench.train.run import run_training
 
-    output = run_training(config, noise_dir=noise_dir, data_dir=data_dir)
+    output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir)
     if not output.writes:
         return  # a data-parallel run: rank 0 writes the run directory
-    path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
+    path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
     m = output.metrics
     click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
 
 
-def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str, cluster: str, partition: str | None, dry_run: bool, data_dir: Path | None) -> None:
+def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str, cluster: str, partition: str | None, gpus_per_run: int | None, dry_run: bool, data_dir: Path | None) -> None:
     from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
     from noisebench.grid.spec import expand, load_grid
 
@@ -254,7 +259,11 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
         click.echo(listing.to_string(index=False))
         click.echo(f"{len(listing)} runs: " + ", ".join(f"{k} {v}" for k, v in listing["state"].value_counts().items()))
         return
-    slurm = grid.executor.model_dump() | ({"partition": partition} if partition else {})
+    from noisebench.train.rundir import resolve_init_from
+
+    for init_from in sorted({c.init_from for c in configs} - {None}):
+        resolve_init_from(init_from, results_dir)  # every source run is finished and saved its model, before any run starts
+    slurm = grid.executor.model_dump() | ({"partition": partition} if partition else {}) | ({"gpus_per_run": gpus_per_run} if gpus_per_run else {})
     started = time.perf_counter()
     summary = run_grid(
         configs, results_dir, jobs=jobs, executor=executor, shard=shard_spec, data_dir=data_dir,

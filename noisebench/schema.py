@@ -49,6 +49,10 @@ class RunConfig(BaseModel):
 
     task: Name = Field("rt-polarity", description="task name, e.g. rt-polarity, sst2")
     model: Name = Field(DEFAULT_ENCODER_ASSET, description="offline asset name, local path or hub id")
+    init_from: Name | None = Field(
+        None, description="encoder weights from a run saved with save_model (its run_id or run directory) or a saved model folder; "
+        "relative paths are against the results directory; None: the pre-trained model. The head is always new"
+    )
     n_train: PositiveInt = Field(100, description="training examples (a nested few-shot subset of the pool)")
     data_seed: Seed = Field(0, description="which examples form the training subset")
     noise_family: Name = Field(CLEAN, description="noise family, or none for clean labels")
@@ -74,6 +78,7 @@ class RunConfig(BaseModel):
     test_limit: PositiveInt | None = Field(None, description="evaluate on the first k test examples only")
     pool_from_dev: bool = Field(False, description="carve the train pool out of dev (no train file)")
     save_embeddings: bool = Field(False, description="save the test set's [CLS] embeddings (for t-SNE)")
+    save_model: bool = Field(False, description="save the best-dev model and its tokenizer in the run directory (model/), for init_from")
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -117,8 +122,9 @@ class RunConfig(BaseModel):
 
     @property
     def run_id(self) -> str:
-        """Short sha256 of the canonical JSON of the config."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """Short sha256 of the canonical JSON of the config (fields of :data:`HASHED_WHEN_SET` only when set)."""
+        payload = {k: v for k, v in self.to_dict().items() if not (k in HASHED_WHEN_SET and v == HASHED_WHEN_SET[k])}
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +134,11 @@ class RunConfig(BaseModel):
     def from_dict(cls, payload: dict[str, Any]) -> RunConfig:
         """A config from ``to_dict()`` output."""
         return build(cls, payload)
+
+
+HASHED_WHEN_SET: dict[str, Any] = {"init_from": None, "save_model": False}
+"""Fields added after results existed, with their defaults: a field at its default is left out of
+``run_id``, so the runs of earlier versions keep their ids (a grid re-run still skips them)."""
 
 
 def build(model: type[BaseModel], payload: dict[str, Any], *, where: str = "") -> Any:

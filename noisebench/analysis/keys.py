@@ -27,8 +27,9 @@ PANEL_KEYS: tuple[str, ...] = ("task", "model", "n_train")
 LEVEL_KEYS: tuple[str, ...] = ("noise_family", "noise_param", "noise_level")
 #: How the noise was made (None on clean runs and for families without a weak model).
 NOISE_SETUP_KEYS: tuple[str, ...] = ("weak_fit", "n_relabel")
-#: Training choices that are part of a setting (shared by a noisy run and its clean anchor).
-TRAINING_KEYS: tuple[str, ...] = ("pooling",)
+#: Training choices that are part of a setting (shared by a noisy run and its clean anchor): the
+#: sentence pooling, and the encoder a run starts from when not the pre-trained one (transfer).
+TRAINING_KEYS: tuple[str, ...] = ("pooling", "init_from")
 #: Every column of a setting, in display order.
 SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + LEVEL_KEYS + NOISE_SETUP_KEYS + TRAINING_KEYS
 #: A run's three seeds: training subset, relabelling draw, initialisation and data order.

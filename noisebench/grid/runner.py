@@ -4,6 +4,9 @@ Every run is keyed by its run_id. A run that is DONE is skipped; a FAILED or int
 redone. Each run is executed under a claim (``runs/.locks/<run_id>.lock``), so shards and machines
 sharing the results directory never execute a run twice at once, and publishing is an atomic
 rename, so a killed worker leaves nothing half-written under a run's name.
+
+With ``gpus_per_run: K > 1`` (submitit only) each job is K tasks on one node, one rank of a
+data-parallel run each: rank 0 claims, decides and publishes; the other ranks follow its decisions.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import time
+import traceback
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import nullcontext
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -31,6 +37,10 @@ from noisebench.methods import get_method
 from noisebench.noise.families import noise_label
 from noisebench.schema import RunConfig
 from noisebench.train.rundir import FAILED, is_done, run_path, runs_root, write_done, write_failed
+
+if TYPE_CHECKING:
+    from noisebench.train.distributed import Ranks
+    from noisebench.train.run import RunOutput
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +119,8 @@ def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None =
             from noisebench.train.run import run_training  # heavy import, only where runs execute
 
             noise_dir = ensure_artifact(results_dir, config, data_dir=data_dir)
-            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, progress=progress)
-            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels)
+            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress)
+            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
             return "done"
         except Exception as error:  # noqa: BLE001 - a grid goes on past a failing cell
             log.error("run %s failed: %s", config.run_id, error)
@@ -121,6 +131,72 @@ def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None =
 def execute_chunk(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
     """Run several configs in one process (one submitit job or one pool task)."""
     return {c.run_id: execute_one(c, results_dir, data_dir=data_dir) for c in configs}
+
+
+def execute_chunk_data_parallel(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
+    """Run several configs as one rank of each (one task of a multi-task submitit job); every rank returns the outcomes."""
+    from noisebench.train import distributed  # heavy import, only where runs execute
+
+    ranks = distributed.setup_from_job_environment()
+    try:
+        return {c.run_id: _execute_as_rank(c, results_dir, data_dir, ranks) for c in configs}
+    finally:
+        distributed.teardown(ranks)
+
+
+def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None, ranks: Ranks) -> str:
+    """One data-parallel run, every rank in step: rank 0 claims the run and decides (busy, skipped, failed
+    or train, with which noise artifact); after training, rank 0 publishes DONE, or FAILED if any rank
+    failed, and every rank returns its outcome."""
+    from noisebench.train import distributed
+    from noisebench.train.run import run_training
+
+    with claim(lock_path(results_dir, config.run_id)) if ranks.writes else nullcontext(False) as mine:
+        decision, noise_dir = distributed.from_rank0(_decide(config, results_dir, data_dir, mine) if ranks.writes else None, ranks)
+        if decision != "train":
+            return decision
+        output = error = None
+        try:
+            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=False)
+        except Exception as caught:  # noqa: BLE001 - a grid goes on past a failing cell
+            error = caught
+        failures = distributed.gather_objects(None if error is None else _traceback_text(error), ranks)
+        status = _publish(config, results_dir, output, error, failures) if ranks.writes else None
+        return distributed.from_rank0(status, ranks)
+
+
+def _decide(config: RunConfig, results_dir: Path, data_dir: Path | None, mine: bool) -> tuple[str, Path | None]:
+    """Rank 0's decision for a run: busy | skipped | failed (no noise artifact) | train, and its noise artifact."""
+    if not mine:
+        return "busy", None
+    if is_done(run_path(results_dir, config)):
+        return "skipped", None
+    try:
+        return "train", ensure_artifact(results_dir, config, data_dir=data_dir)
+    except Exception as error:  # noqa: BLE001
+        log.error("run %s failed: %s", config.run_id, error)
+        write_failed(results_dir, config, error)
+        return "failed", None
+
+
+def _publish(config: RunConfig, results_dir: Path, output: RunOutput | None, error: Exception | None, failures: list[str | None]) -> str:
+    """Rank 0 publishes the run: DONE, or FAILED with the first failing rank's traceback."""
+    failed_rank = next((rank for rank, text in enumerate(failures) if text is not None), None)
+    if error is None and failed_rank is not None:
+        error = RuntimeError(f"rank {failed_rank} of {len(failures)} failed:\n{failures[failed_rank]}")
+    if error is None:
+        try:
+            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
+            return "done"
+        except Exception as caught:  # noqa: BLE001
+            error = caught
+    log.error("run %s failed: %s", config.run_id, error)
+    write_failed(results_dir, config, error)
+    return "failed"
+
+
+def _traceback_text(error: BaseException) -> str:
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
 
 def write_results_table(results_dir: Path) -> Path:
@@ -187,9 +263,18 @@ def run_grid(
     cluster: str | None = None,
     progress: bool = True,
 ) -> GridSummary:
-    """Run every not-yet-DONE config of this shard, then rebuild ``results.parquet``."""
+    """Run every not-yet-DONE config of this shard, then rebuild ``results.parquet``.
+
+    ``slurm`` holds the grid's executor section; its ``gpus_per_run`` > 1 (data-parallel runs) needs
+    the submitit executor (Slurm, or ``cluster="local"`` for that many processes on this machine).
+    """
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    gpus_per_run = (slurm or {}).get("gpus_per_run", 1)
+    if gpus_per_run < 1:
+        raise ConfigError(f"executor.gpus_per_run must be >= 1, got {gpus_per_run}")
+    if gpus_per_run > 1 and executor != "submitit":
+        raise ConfigError(f"executor.gpus_per_run {gpus_per_run} (data-parallel runs) needs --executor submitit (--cluster local to test on this machine)")
     results_dir = Path(results_dir)
     mine = select_shard(configs, shard)
     todo = [c for c in mine if not is_done(run_path(results_dir, c))]
@@ -228,23 +313,33 @@ def _run_local(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, 
     return outcomes
 
 
+def submitit_parameters(slurm: dict, *, local: bool) -> dict:
+    """submitit's parameters for one job from the grid's executor section: one node, a task per rank of the
+    run, and (on Slurm) ``gpus_per_node`` raised to one GPU per rank (0 stays 0: CPU nodes, gloo)."""
+    ranks_per_run = slurm.get("gpus_per_run", 1)
+    params = {"timeout_min": slurm.get("time_min", 60), "nodes": 1, "tasks_per_node": ranks_per_run}
+    if not local:
+        gpus = slurm.get("gpus_per_node", 1)
+        params.update(
+            slurm_partition=slurm.get("partition"), gpus_per_node=gpus and max(gpus, ranks_per_run),
+            cpus_per_task=slurm.get("cpus_per_task", 8), mem_gb=slurm.get("mem_gb", 32),
+            slurm_array_parallelism=slurm.get("array_parallelism", 16),
+        )
+    return {k: v for k, v in params.items() if v is not None}
+
+
 def _run_submitit(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, jobs: int, slurm: dict, cluster: str | None, bar: _Progress) -> dict[str, str]:
-    """One Slurm array task per run (or, on submitit's local cluster, ``jobs`` processes sharing the runs)."""
+    """One Slurm array task per run (or, on submitit's local cluster, ``jobs`` jobs sharing the runs); with
+    ``gpus_per_run`` K > 1, each job is K tasks on one node (K GPUs, ``cpus_per_task`` each), one rank each."""
     import submitit
 
     executor = submitit.AutoExecutor(folder=results_dir / "submitit" / "%j", cluster=cluster)
     local = executor.cluster in ("local", "debug")
-    params = {"timeout_min": slurm.get("time_min", 60)}
-    if not local:
-        params.update(
-            slurm_partition=slurm.get("partition"), gpus_per_node=slurm.get("gpus_per_node", 1),
-            cpus_per_task=slurm.get("cpus_per_task", 8), mem_gb=slurm.get("mem_gb", 32),
-            slurm_array_parallelism=slurm.get("array_parallelism", 16),
-        )
-    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    executor.update_parameters(**submitit_parameters(slurm, local=local))
     n_chunks = min(jobs, len(todo)) if local else len(todo)
     chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
-    submitted = executor.map_array(execute_chunk, chunks, [results_dir] * len(chunks), [data_dir] * len(chunks)) if chunks else []
+    task = execute_chunk if slurm.get("gpus_per_run", 1) == 1 else execute_chunk_data_parallel
+    submitted = executor.map_array(task, chunks, [results_dir] * len(chunks), [data_dir] * len(chunks)) if chunks else []
     outcomes: dict[str, str] = {}
     pending = list(zip(submitted, chunks))
     while pending:
@@ -254,7 +349,7 @@ def _run_submitit(todo: list[RunConfig], results_dir: Path, data_dir: Path | Non
                 still.append((job, chunk))
                 continue
             try:
-                result = job.result()
+                result = job.results()[0]  # rank 0's outcomes (every rank returns the same)
             except Exception as error:  # noqa: BLE001 - the job itself died (timeout, preemption, OOM)
                 log.error("submitit job %s failed: %s", job.job_id, error)
                 result = {c.run_id: "done" if is_done(run_path(results_dir, c)) else "failed" for c in chunk}

@@ -30,9 +30,10 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
       noise: [0, 1, 2]            #    the relabelling draw: required unless family is none (then ignored)
       train: [0, 1, 2]            # R  initialisation, batch order, dropout
       mode: zipped                #    zipped: the i-th seeds form seed set i; crossed: every combination
-    training: {epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16}
+    training: {epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16,
+               save_model: false, init_from: null}   # init_from: one value or a list (an axis); see TrainingSpec
     evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev}
-    executor: {partition: null, time_min: 60, gpus_per_node: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
+    executor: {partition: null, time_min: 60, gpus_per_node: 1, gpus_per_run: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
 
 A task, n_train, level, hyper-parameter value, method variant or seed set listed twice is an error:
 those runs would share a run_id; so is a noise setting (or clean runs) that two blocks give one task.
@@ -307,7 +308,23 @@ class SeedSpec(BaseModel):
             raise _Invalid(f"seed set {i} ({', '.join(lists)} = {', '.join(map(str, sets[i]))}) repeats seed set {j}", "data", i)
 
 
+def _as_list(value: Any) -> Any:
+    """A single value (null included) is a list of one."""
+    return value if isinstance(value, list) else [value]
+
+
+InitFrom = Annotated[list[Name | None], BeforeValidator(_as_list), Field(min_length=1), AfterValidator(_unique)]
+"""Where the encoder weights come from, per run: null (the pre-trained ``model``), a run_id, or a path."""
+
+
 class TrainingSpec(BaseModel):
+    """Training settings shared by every run; ``init_from`` (one value or a list) is an axis of the grid.
+
+    ``init_from`` entries: null for the pre-trained ``model``; a run_id of a run saved with
+    ``save_model: true`` in the same results directory; or a run directory or saved model folder,
+    relative to the results directory (see :func:`noisebench.train.rundir.resolve_init_from`).
+    """
+
     model_config = STRICT
 
     epochs: PositiveInt = default("epochs")
@@ -318,6 +335,8 @@ class TrainingSpec(BaseModel):
     max_length: PositiveInt = default("max_length")
     pooling: Pooling = default("pooling")
     precision: Precision = default("precision")
+    save_model: bool = default("save_model")
+    init_from: InitFrom = [default("init_from")]
 
 
 class EvaluationSpec(BaseModel):
@@ -331,16 +350,30 @@ class EvaluationSpec(BaseModel):
 
 
 class ExecutorSpec(BaseModel):
-    """Slurm resources per array task (submitit)."""
+    """Slurm resources per array task (submitit).
+
+    ``gpus_per_run`` K > 1 trains each run data-parallel on K processes (one node, one GPU each,
+    ``cpus_per_task`` CPUs each; ``mem_gb`` is the node's); only the submitit executor does this.
+    """
 
     model_config = STRICT
 
     partition: Name | None = None
     time_min: PositiveInt = 60
     gpus_per_node: Annotated[int, Field(ge=0)] = 1
+    gpus_per_run: PositiveInt = 1
     cpus_per_task: PositiveInt = 8
     mem_gb: PositiveInt = 32
     array_parallelism: PositiveInt = 16
+
+    @model_validator(mode="after")
+    def _check_gpus(self) -> ExecutorSpec:
+        if "gpus_per_node" in self.model_fields_set and 0 < self.gpus_per_node < self.gpus_per_run:
+            raise _Invalid(
+                f"{self.gpus_per_node} is fewer than gpus_per_run {self.gpus_per_run}: each process of a run needs its "
+                "own GPU (0: CPU nodes, gloo)", "gpus_per_node",
+            )
+        return self
 
 
 class GridSpec(BaseModel):
@@ -454,21 +487,22 @@ PoolSize = Callable[[str], int]
 
 
 def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConfig]:
-    """Every run of ``grid``, ordered by task, n_train, noise level, seed set, method variant.
+    """Every run of ``grid``, ordered by task, init_from, n_train, noise level, seed set, method variant.
 
     ``pool_size(task)`` resolves ``n_train: all``; it is only called for grids that use "all", once
     per task, and defaults to the size of the task's pool (``load_task``, honouring
     ``evaluation.pool_from_dev``). An "all" that resolves to a size also listed explicitly is dropped.
     """
-    common = {"model": grid.model, **grid.training.model_dump(), **grid.evaluation.model_dump(exclude={"selection"})}
+    common = {"model": grid.model, **grid.training.model_dump(exclude={"init_from"}), **grid.evaluation.model_dump(exclude={"selection"})}
     seed_sets = grid.seeds.seed_sets(noisy=grid.noisy)
     variants = grid.method_variants()
     return [
         RunConfig(
             task=task, n_train=n_train, data_seed=data_seed, train_seed=train_seed, method=method, method_params=params,
-            noise_seed=None if is_clean(setting["noise_family"]) else noise_seed, **setting, **common,
+            noise_seed=None if is_clean(setting["noise_family"]) else noise_seed, init_from=init_from, **setting, **common,
         )
         for task in grid.tasks
+        for init_from in grid.training.init_from
         for n_train in _resolve_n_train(grid, task, pool_size)
         for setting in grid.settings(task)
         for data_seed, noise_seed, train_seed in seed_sets

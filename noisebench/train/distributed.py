@@ -1,15 +1,19 @@
-"""Data-parallel runs under torchrun: process group from the environment, global-batch sharding, rank-0 writing.
+"""Data-parallel runs: process group from the environment, global-batch sharding, rank-0 writing.
 
 ``torchrun --nproc-per-node K -m noisebench train ...`` starts K processes with ``RANK``,
-``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` set. Every rank draws the same
-global batch order from ``train_seed`` (the single-process order) and trains on its contiguous
-shard of each global batch, so the global batches, and their order, are the single-process run's.
+``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` set; a grid with
+``executor.gpus_per_run: K`` runs each submitit job as K tasks on one node, and
+:func:`setup_from_job_environment` exports the same variables from the Slurm (or submitit local) job.
+Every rank draws the same global batch order from ``train_seed`` (the single-process order) and
+trains on its contiguous shard of each global batch, so the global batches, and their order, are
+the single-process run's.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -53,10 +57,27 @@ def setup(device: torch.device) -> Ranks:
     return Ranks(dist.get_rank(), dist.get_world_size(), device, owns_group=True)
 
 
+def setup_from_job_environment() -> Ranks:
+    """The ranks of one task of a multi-task submitit job (Slurm's or submitit's local cluster):
+    torch.distributed's variables exported from the job environment, then :func:`setup`.
+
+    The group is this task's to tear down; runs trained inside it reuse it. On the local cluster,
+    where nothing pins tasks to cores, the node's cores are shared out among its tasks.
+    """
+    import submitit
+    from submitit.helpers import TorchDistributedEnvironment
+
+    job = TorchDistributedEnvironment().export(set_cuda_visible_devices=False, overwrite=True)
+    if submitit.JobEnvironment().cluster == "local":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // job.local_world_size))
+    return setup(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def _rank_device(device: torch.device) -> torch.device:
+    """One GPU per local rank, whether the node shows a task all its GPUs or only the task's own."""
     if device.type != "cuda":
         return device
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
     torch.cuda.set_device(local)
     return torch.device("cuda", local)
 
@@ -80,6 +101,24 @@ def check_batches(n_examples: int, batch_size: int, world_size: int) -> None:
 def shard(index: np.ndarray, ranks: Ranks) -> np.ndarray:
     """This rank's contiguous part of a global batch (sizes differ by at most one)."""
     return np.array_split(index, ranks.world_size)[ranks.rank]
+
+
+def from_rank0(value: Any, ranks: Ranks) -> Any:
+    """Rank 0's ``value`` (any picklable object) on every rank; ``value`` itself in one process."""
+    if not ranks.is_distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def gather_objects(value: Any, ranks: Ranks) -> list[Any]:
+    """Every rank's ``value``, indexed by rank, on every rank."""
+    if not ranks.is_distributed:
+        return [value]
+    values: list[Any] = [None] * ranks.world_size
+    dist.all_gather_object(values, value)
+    return values
 
 
 def mean_over_ranks(value: torch.Tensor, ranks: Ranks) -> float:

@@ -6,6 +6,7 @@ import copy
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,8 +82,11 @@ def load_tokenizer(model: str) -> PreTrainedTokenizerBase:
 
 
 @lru_cache(maxsize=2)
-def _load_base(model: str, num_labels: int) -> tuple[PreTrainedModel, tuple[str, ...]]:
-    path = resolve_model_path(model)
+def _load_base(model: str, num_labels: int, init_from: str | None = None) -> tuple[PreTrainedModel, tuple[str, ...]]:
+    """``model`` (or, with ``init_from``, the saved model folder) for ``num_labels`` classes, and the keys of its
+    head to initialise: the newly added ones, or with ``init_from`` every key outside the encoder."""
+    path = resolve_model_path(model) if init_from is None else init_from
+    source = model if init_from is None else init_from
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
@@ -90,35 +94,80 @@ def _load_base(model: str, num_labels: int) -> tuple[PreTrainedModel, tuple[str,
     hf_logging.set_verbosity_error()  # the "newly initialized head" report is expected here
     hf_logging.disable_progress_bar()
     try:
-        base, info = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, output_loading_info=True)
+        base, info = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=num_labels, output_loading_info=True, ignore_mismatched_sizes=init_from is not None
+        )
     except _LOAD_ERRORS as exc:
-        raise _load_error(model, "weights", exc) from exc
+        raise _load_error(source, "weights", exc) from exc
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
-    return base, tuple(info["missing_keys"])
+    if init_from is None:
+        return base, tuple(info["missing_keys"])
+    _check_same_encoder(model, init_from, base)
+    return base, head_keys(base)
 
 
-def check_model(model: str, num_labels: int) -> None:
-    """Load ``model``'s tokenizer and weights now (cached for the run), so a bad model fails before any data work.
+def head_keys(model: PreTrainedModel) -> tuple[str, ...]:
+    """State-dict keys outside the encoder (``model.base_model_prefix``): the task's classification head."""
+    prefix = model.base_model_prefix + "."
+    return tuple(key for key in model.state_dict() if not key.startswith(prefix))
+
+
+ARCHITECTURE_KEYS = ("model_type", "vocab_size", "hidden_size", "num_hidden_layers")
+"""What a saved model must share with the run's ``model`` (whose tokenizer the run uses)."""
+
+
+def _check_same_encoder(model: str, init_from: str, loaded: PreTrainedModel) -> None:
+    from transformers import AutoConfig
+
+    try:
+        expected = AutoConfig.from_pretrained(resolve_model_path(model))
+    except _LOAD_ERRORS as exc:
+        raise _load_error(model, "config", exc) from exc
+    differ = [f"{k} {getattr(loaded.config, k, None)} vs {getattr(expected, k, None)}" for k in ARCHITECTURE_KEYS
+              if getattr(loaded.config, k, None) != getattr(expected, k, None)]
+    if differ:
+        raise ModelError(f"init_from {init_from} is not a fine-tuned {model}: {', '.join(differ)}")
+
+
+def check_model(model: str, num_labels: int, init_from: str | None = None) -> None:
+    """Load ``model``'s tokenizer and weights (or those of the saved model folder ``init_from``) now, cached
+    for the run, so a bad model fails before any data work.
 
     Raises:
         AssetError, ModelError: one line saying what was tried and why it failed.
     """
     load_tokenizer(model)
-    _load_base(model, num_labels)
+    _load_base(model, num_labels, init_from)
 
 
-def fresh_model(model: str, num_labels: int, seed: int) -> PreTrainedModel:
+def fresh_model(model: str, num_labels: int, seed: int, *, init_from: str | None = None) -> PreTrainedModel:
     """A copy of the pre-trained encoder with its newly added head initialised from ``seed``.
 
-    The base weights are read from disk once per process and copied per run; the head is always
-    re-initialised here, so a cached and an uncached load give identical models.
+    With ``init_from`` (a saved model folder, see :func:`noisebench.train.rundir.resolve_init_from`)
+    the encoder weights come from that folder and its head is discarded and initialised afresh, as
+    for the pre-trained model (the target task may have other classes). The base weights are read
+    from disk once per process and copied per run; the head is always re-initialised here, so a
+    cached and an uncached load give identical models.
     """
-    base, missing = _load_base(model, num_labels)
+    base, new_keys = _load_base(model, num_labels, init_from)
     fresh = copy.deepcopy(base)
-    reset_head(fresh, missing, seed)
+    reset_head(fresh, new_keys, seed)
     return fresh
+
+
+@dataclass
+class FineTuned:
+    """A fine-tuned classifier with the tokenizer it was trained with; a run directory saves it as ``model/``."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+
+    def save(self, folder: Path) -> None:
+        """``save_pretrained`` of both into ``folder`` (weights as safetensors)."""
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
 
 
 def reset_head(model: PreTrainedModel, missing_keys: tuple[str, ...], seed: int) -> None:

@@ -28,7 +28,8 @@ from noisebench.noise.families import is_clean
 from noisebench.schema import RunConfig
 from noisebench.train import distributed
 from noisebench.train.distributed import Ranks
-from noisebench.train.encoder import Forward, check_pooling, fresh_model, load_tokenizer, pooled_forward
+from noisebench.train.encoder import FineTuned, Forward, check_pooling, fresh_model, load_tokenizer, pooled_forward
+from noisebench.train.rundir import resolve_init_from
 
 log = logging.getLogger(__name__)
 EVAL_BATCH_SIZE = 128
@@ -52,6 +53,8 @@ class RunOutput:
     test_labels: np.ndarray
     writes: bool = True
     """Whether this process publishes the run directory (False on ranks other than 0 of a data-parallel run)."""
+    model: FineTuned | None = None
+    """The best-dev model, when the config asks to save it (``save_model``)."""
 
 
 def encode(frame: pd.DataFrame, model: str, max_length: int, is_pair: bool, labels: np.ndarray | None = None) -> Encoded:
@@ -206,20 +209,28 @@ def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -
         )
 
 
-def run_training(config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, progress: bool = True) -> RunOutput:
-    """Fine-tune once and return metrics (and test [CLS] embeddings when asked)."""
+def run_training(
+    config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, results_dir: Path | None = None, progress: bool = True
+) -> RunOutput:
+    """Fine-tune once and return metrics (and test [CLS] embeddings, the best-dev model, when asked).
+
+    ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path.
+    """
     started = time.perf_counter()
+    init_from = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
     task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
     subset = sample_subset(task.pool, config.n_train, config.data_seed)
     labels = training_labels(config, task, subset, noise_dir)
     ranks = distributed.setup(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        return _train(config, task, subset, labels, ranks, started, progress)
+        return _train(config, task, subset, labels, ranks, started, progress, init_from)
     finally:
         distributed.teardown(ranks)
 
 
-def _train(config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, ranks: Ranks, started: float, progress: bool) -> RunOutput:
+def _train(
+    config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, ranks: Ranks, started: float, progress: bool, init_from: str | None
+) -> RunOutput:
     device = ranks.device
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True  # the issue's policy: TF32 matmuls allowed on CUDA
@@ -228,7 +239,7 @@ def _train(config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.D
     train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
     test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
-    net = fresh_model(config.model, task.num_labels, config.train_seed).to(device)
+    net = fresh_model(config.model, task.num_labels, config.train_seed, init_from=init_from).to(device)
     check_pooling(net, config.pooling)
     forward = with_precision(pooled_forward(config.pooling), device, config.precision)
     step_forward = data_parallel_step(net, forward, ranks)
@@ -307,7 +318,8 @@ def _train(config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.D
         **({"world_size": ranks.world_size} if ranks.is_distributed else {}),
         "versions": {"noisebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()},
     }
-    return RunOutput(metrics, test_cls if config.save_embeddings else None, test.labels, writes=ranks.writes)
+    saved = FineTuned(net, load_tokenizer(config.model)) if config.save_model and ranks.writes else None
+    return RunOutput(metrics, test_cls if config.save_embeddings else None, test.labels, writes=ranks.writes, model=saved)
 
 
 def epoch_record(epoch: int, loss: float, dev_acc: float, pred: np.ndarray, clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray) -> dict[str, Any]:

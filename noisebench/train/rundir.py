@@ -1,5 +1,9 @@
 """Run directories: ``<results>/runs/<run_id>/`` with config.json, metrics.json, DONE written last.
 
+A run trained with ``save_model`` also holds ``model/``: its best-dev classifier and tokenizer
+(``save_pretrained``, safetensors), which another run's ``init_from`` starts from
+(:func:`resolve_init_from`).
+
 A run directory is assembled under a temporary name and renamed into place, so a killed run
 leaves no half-written directory under its final name. A failed run gets a directory with its
 traceback and a FAILED marker instead of DONE; a later attempt replaces it.
@@ -7,18 +11,31 @@ traceback and a FAILED marker instead of DONE; a later attempt replaces it.
 
 from __future__ import annotations
 
+import os
+import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from noisebench.errors import ModelError
 from noisebench.io import atomic_dir, write_json_atomic
 from noisebench.schema import RunConfig
 
 DONE = "DONE"
 FAILED = "FAILED"
+MODEL_DIR = "model"
+"""The saved model's folder inside a run directory."""
+RUN_ID = re.compile(r"[0-9a-f]{16}")
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+class SavableModel(Protocol):
+    """A fine-tuned model that writes itself (weights, config, tokenizer) into a folder."""
+
+    def save(self, folder: Path) -> None: ...
 
 
 def runs_root(results_dir: Path) -> Path:
@@ -51,13 +68,18 @@ def _replaceable(existing: Path) -> bool:
     return not is_done(existing)
 
 
-def write_done(results_dir: Path, config: RunConfig, metrics: dict[str, Any], embeddings: np.ndarray | None = None, test_labels: np.ndarray | None = None) -> Path:
-    """Publish a finished run: config.json, metrics.json, optional embeddings.npz, then DONE."""
+def write_done(
+    results_dir: Path, config: RunConfig, metrics: dict[str, Any], embeddings: np.ndarray | None = None,
+    test_labels: np.ndarray | None = None, *, model: SavableModel | None = None,
+) -> Path:
+    """Publish a finished run: config.json, metrics.json, optional embeddings.npz and model/, then DONE."""
 
     def fill(tmp: Path) -> str:
         write_json_atomic(tmp / "metrics.json", metrics)
         if embeddings is not None:
             np.savez_compressed(tmp / "embeddings.npz", cls=embeddings.astype(np.float16), labels=test_labels)
+        if model is not None:
+            model.save(tmp / MODEL_DIR)
         return DONE
 
     return _publish(results_dir, config, fill)
@@ -72,3 +94,47 @@ def write_failed(results_dir: Path, config: RunConfig, error: BaseException) -> 
         return FAILED
 
     return _publish(results_dir, config, fill)
+
+
+def resolve_init_from(init_from: str, results_dir: Path | None) -> Path:
+    """The saved model folder that ``init_from`` names.
+
+    ``init_from`` is a run_id (16 hex digits: ``<results>/runs/<run_id>``), a run directory, or a saved
+    model folder (``config.json`` and weights, as ``save_pretrained`` writes them); a relative path is
+    taken against ``results_dir`` (``..`` lexically). A run directory must be DONE and hold ``model/``
+    (trained with save_model).
+
+    Raises:
+        ModelError: one line naming what was tried and why it is not a saved model.
+    """
+    if RUN_ID.fullmatch(init_from):
+        path = runs_root(_results(init_from, results_dir)) / init_from
+        tried = f"run {init_from} ({path})"
+    else:
+        path = Path(init_from).expanduser()
+        if not path.is_absolute():
+            path = Path(os.path.normpath(_results(init_from, results_dir) / path))  # the results folder may not exist yet
+        tried = str(path)
+    prefix = f"init_from {init_from!r}: tried {tried}"
+    if not path.is_dir():
+        missing = "no such run in this results folder (train the run with save_model first)" if RUN_ID.fullmatch(init_from) else "no such folder"
+        raise ModelError(f"{prefix}: {'a file, not a folder' if path.exists() else missing}")
+    if _is_run_dir(path):
+        if not is_done(path):
+            raise ModelError(f"{prefix}: the run is not finished (no {DONE} marker)")
+        if not (path / MODEL_DIR).is_dir():
+            raise ModelError(f"{prefix}: the run saved no model (no {MODEL_DIR}/; train it with save_model true)")
+        path = path / MODEL_DIR
+    if not (path / "config.json").is_file() or not any((path / name).is_file() for name in WEIGHT_FILES):
+        raise ModelError(f"{prefix}: neither a finished run directory nor a saved model (config.json and {' or '.join(WEIGHT_FILES[::2])})")
+    return path
+
+
+def _results(init_from: str, results_dir: Path | None) -> Path:
+    if results_dir is None:
+        raise ModelError(f"init_from {init_from!r} is a run id or a relative path: it needs a results directory")
+    return Path(results_dir)
+
+
+def _is_run_dir(path: Path) -> bool:
+    return any((path / name).exists() for name in (DONE, FAILED, MODEL_DIR)) or (path / "metrics.json").is_file()

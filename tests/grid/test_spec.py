@@ -329,6 +329,7 @@ def test_defaults_come_from_run_config(tmp_path):
     assert grid.evaluation.selection == "best_dev"
     assert grid.executor.model_dump() == {
         "partition": None, "time_min": 60, "gpus_per_node": 1, "cpus_per_task": 8, "mem_gb": 32, "array_parallelism": 16,
+        "gpus_per_run": 1,
     }
 
 
