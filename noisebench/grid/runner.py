@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from tqdm.auto import tqdm
+from noisebench.progress import progress_bar
 
 from noisebench.analysis.results import collect_table
 from noisebench.assets import ASSETS, asset_path
@@ -210,7 +210,7 @@ def write_results_table(results_dir: Path) -> Path:
 def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> int:
     """Generate every distinct noise artifact the runs need, once, before runs are dispatched."""
     firsts = needed_artifacts(configs)
-    for config in tqdm(list(firsts.values()), desc="noise artifacts", unit="artifact", disable=not progress or not firsts):
+    for config in progress_bar(list(firsts.values()), desc="noise artifacts", unit="artifact", disable=not progress or not firsts):
         ensure_artifact(results_dir, config, data_dir=data_dir)
     return len(firsts)
 
@@ -231,7 +231,7 @@ class _Progress:
     """One bar over the grid: done / running / failed / left, with tqdm's ETA."""
 
     def __init__(self, total: int, already_done: int, running: int, enabled: bool) -> None:
-        self.bar = tqdm(total=total, initial=already_done, desc="grid", unit="run", disable=not enabled)
+        self.bar = progress_bar(total=total, initial=already_done, desc="grid", unit="run", disable=not enabled)
         self.counts = Counter(done=already_done)
         self.left = total - already_done
         self.running = running

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from noisebench.progress import progress_bar
 
 from noisebench.data.sampling import nested_order
 from noisebench.data.tasks import TaskData, frame_hash
@@ -155,5 +155,5 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    made = [relabel(task, spec) for spec in tqdm(specs, desc="relabelling", unit="artifact", disable=not progress)]
+    made = [relabel(task, spec) for spec in progress_bar(specs, desc="relabelling", unit="artifact", disable=not progress)]
     return [write_artifact(out_dir, m.labels, build_meta(task, spec, m)) for spec, out_dir, m in zip(specs, out_dirs, made)]

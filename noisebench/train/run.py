@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
-from tqdm.auto import tqdm
+from noisebench.progress import progress_bar
 from transformers import get_linear_schedule_with_warmup
 
 from noisebench import __version__
@@ -263,7 +263,7 @@ def _train(
     history: list[dict[str, Any]] = []
     best: tuple[float, int, dict[str, torch.Tensor]] | None = None
     train_s = eval_s = 0.0
-    bar = tqdm(total=total_steps, desc=f"{config.method} {config.task} N={config.n_train}", unit="step", disable=not progress or not ranks.writes, leave=False)
+    bar = progress_bar(total=total_steps, desc=f"{config.method} {config.task} N={config.n_train}", unit="step", disable=not progress or not ranks.writes, leave=False)
     for epoch in range(1, config.epochs + 1):
         tick = time.perf_counter()
         net.train()
