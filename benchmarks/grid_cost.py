@@ -124,11 +124,11 @@ def main() -> None:
     total = sum(counts[key] * sum(flops[key]) for key in counts)
     print(f"{args.grid}: {len(configs)} runs, model {grid.model} {shape}")
     for key, (train, evaluation) in flops.items():
-        print(f"  {key[0]:<14} N={key[1]:<6} {counts[key]:>5} runs x {(train + evaluation) / 1e15:.3f} PFLOP (train {train / 1e15:.3f}, eval {evaluation / 1e15:.3f})")
-    print(f"total {total / 1e18:.2f} EFLOP")
+        print(f"  {key[0]:<14} N={key[1]:<6} {counts[key]:>5} runs x {(train + evaluation) / 1e12:,.1f} TFLOP (train {train / 1e12:,.1f}, eval {evaluation / 1e12:,.1f})")
+    print(f"total {total / 1e15:,.1f} PFLOP")
     for mfu in args.mfu:
         hours = total / (mfu * args.peak_tflops * 1e12) / 3600 + len(configs) * args.overhead_s / 3600
-        print(f"  at MFU {mfu:.0%} of {args.peak_tflops:g} TFLOP/s + {args.overhead_s:g} s/run overhead: {hours:,.0f} GPU hours")
+        print(f"  at MFU {mfu:.0%} of {args.peak_tflops:g} TFLOP/s + {args.overhead_s:g} s/run overhead: {hours:,.1f} GPU hours")
     if args.measured is not None:
         measured(args.measured, args.data_dir)
 

@@ -728,9 +728,9 @@ def test_weak_fit_and_include_clean_do_not_apply_without_a_weak_model_or_noise(t
 
 def test_benchmark_small_size():
     runs = expand(load_grid(REPO / "experiments" / "benchmark-small.yaml"))
-    assert len(runs) == 5 * 5 * 10
+    assert len(runs) == 4 * 5 * 10
     assert {(r.task, r.noise_family) for r in runs} == {
         ("rt-polarity", "temperature"), ("rt-polarity", "uniform"),
-        ("vader-movie", "annotator"), ("vader-movie", "temperature"), ("vader-movie", "uniform"),
+        ("vader-movie", "annotator"), ("vader-movie", "temperature"),
     }
     assert {r.method for r in runs} == {"ce", "ce-scl", "ls", "gce", "sce"}
