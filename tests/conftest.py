@@ -66,6 +66,20 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def no_dropout_model(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny encoder without dropout, so that one process and two ranks compute the same function."""
+    import json
+    import shutil
+
+    folder = tmp_path_factory.mktemp("tiny-no-dropout")
+    shutil.copytree(tiny_model_dir, folder, dirs_exist_ok=True)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
     """No test touches the user's cache or inherits a GLUE dir from the environment."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -31,17 +30,6 @@ seeds: {{data: [0, 1], train: [0, 1]}}
 training: {{epochs: 2, batch_size: 8, lr: 1.0e-3, max_length: 16}}
 executor: {{gpus_per_run: 2, time_min: 20}}
 """
-
-
-@pytest.fixture(scope="module")
-def no_dropout_model(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny encoder without dropout, so that one process and two ranks compute the same function."""
-    folder = tmp_path_factory.mktemp("tiny-no-dropout")
-    shutil.copytree(tiny_model_dir, folder, dirs_exist_ok=True)
-    config = json.loads((folder / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 from pathlib import Path
 
@@ -55,17 +54,6 @@ def _torchrun_rank(rank: int, world_size: int, port: int, model: str, glue: str,
     torch.set_num_threads(1)
     output = run_training(_config(Path(model)), data_dir=Path(glue), progress=False)
     Path(f"{out}.{rank}").write_text(json.dumps({"writes": output.writes, "metrics": output.metrics}))
-
-
-@pytest.fixture(scope="module")
-def no_dropout_model(tiny_model_dir, tmp_path_factory) -> Path:
-    """The tiny encoder without dropout, so that one process and two ranks compute the same function."""
-    folder = tmp_path_factory.mktemp("tiny-no-dropout")
-    shutil.copytree(tiny_model_dir, folder, dirs_exist_ok=True)
-    config = json.loads((folder / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 def _free_port() -> int:
