@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from noisebench.progress import progress_bar
 
 from noisebench.analysis.results import collect_table
 from noisebench.assets import ASSETS, asset_path
@@ -35,6 +34,7 @@ from noisebench.grid.claims import claim, is_claimed
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import get_method
 from noisebench.noise.families import noise_label
+from noisebench.progress import progress_bar
 from noisebench.schema import RunConfig
 from noisebench.train.rundir import FAILED, is_done, run_path, runs_root, write_done, write_failed
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from noisebench.progress import progress_bar
 
 from noisebench.data.sampling import nested_order
 from noisebench.data.tasks import TaskData, frame_hash
@@ -18,6 +17,7 @@ from noisebench.noise.calibrate import solve_level
 from noisebench.noise.families import TARGET_RATE, NoiseFamily, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
 from noisebench.noise.weak import DEFAULT_WEAK_FIT, WEAK_KIND, WeakScores, check_weak_fit, weak_scores
+from noisebench.progress import progress_bar
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import torch
 import transformers
-from noisebench.progress import progress_bar
 from transformers import get_linear_schedule_with_warmup
 
 from noisebench import __version__
@@ -25,6 +24,7 @@ from noisebench.faults import crash_point
 from noisebench.methods import get_method
 from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
 from noisebench.noise.families import is_clean
+from noisebench.progress import progress_bar
 from noisebench.schema import RunConfig
 from noisebench.train import distributed
 from noisebench.train.distributed import Ranks
