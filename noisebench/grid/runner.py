@@ -111,21 +111,17 @@ def plan(configs: Sequence[RunConfig], results_dir: Path) -> pd.DataFrame:
 def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None = None, progress: bool = False) -> str:
     """Run one config under its claim unless it is DONE or claimed; failures are recorded, not raised."""
     with claim(lock_path(results_dir, config.run_id)) as mine:
-        if not mine:
-            return "busy"
-        if is_done(run_path(results_dir, config)):
-            return "skipped"
+        decision, noise_dir = _decide(config, results_dir, data_dir, mine)
+        if decision != "train":
+            return decision
+        output = error = None
         try:
             from noisebench.train.run import run_training  # heavy import, only where runs execute
 
-            noise_dir = ensure_artifact(results_dir, config, data_dir=data_dir)
             output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress)
-            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
-            return "done"
-        except Exception as error:  # noqa: BLE001 - a grid goes on past a failing cell
-            log.error("run %s failed: %s", config.run_id, error)
-            write_failed(results_dir, config, error)
-            return "failed"
+        except Exception as caught:  # noqa: BLE001 - a grid goes on past a failing cell
+            error = caught
+        return _publish(config, results_dir, output, error, failures=[])
 
 
 def execute_chunk(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
@@ -161,12 +157,13 @@ def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None
         except Exception as caught:  # noqa: BLE001 - a grid goes on past a failing cell
             error = caught
         failures = distributed.gather_objects(None if error is None else _traceback_text(error), ranks)
-        status = _publish(config, results_dir, output, error, failures) if ranks.writes else None
+        status = _publish(config, results_dir, output, error, failures=failures) if ranks.writes else None
         return distributed.from_rank0(status, ranks)
 
 
 def _decide(config: RunConfig, results_dir: Path, data_dir: Path | None, mine: bool) -> tuple[str, Path | None]:
-    """Rank 0's decision for a run: busy | skipped | failed (no noise artifact) | train, and its noise artifact."""
+    """The decision for a claimed (``mine``) or busy run: busy | skipped | failed (no noise artifact) | train,
+    and its noise artifact; taken by the one process, or by rank 0 of a data-parallel run."""
     if not mine:
         return "busy", None
     if is_done(run_path(results_dir, config)):
@@ -179,8 +176,9 @@ def _decide(config: RunConfig, results_dir: Path, data_dir: Path | None, mine: b
         return "failed", None
 
 
-def _publish(config: RunConfig, results_dir: Path, output: RunOutput | None, error: Exception | None, failures: list[str | None]) -> str:
-    """Rank 0 publishes the run: DONE, or FAILED with the first failing rank's traceback."""
+def _publish(config: RunConfig, results_dir: Path, output: RunOutput | None, error: Exception | None, *, failures: list[str | None]) -> str:
+    """Publish a trained run: DONE, or FAILED with this process's error or the first failing rank's
+    traceback (``failures``: one entry per rank of a data-parallel run, empty for one process)."""
     failed_rank = next((rank for rank, text in enumerate(failures) if text is not None), None)
     if error is None and failed_rank is not None:
         error = RuntimeError(f"rank {failed_rank} of {len(failures)} failed:\n{failures[failed_rank]}")
