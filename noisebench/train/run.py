@@ -27,23 +27,12 @@ from noisebench.noise.families import is_clean
 from noisebench.progress import progress_bar
 from noisebench.schema import RunConfig
 from noisebench.train import distributed
+from noisebench.train.batches import EvalBatches, concat, encode, encoded_eval_split, eval_batches, eval_split_batches
 from noisebench.train.distributed import Ranks
 from noisebench.train.encoder import FineTuned, Forward, check_pooling, fresh_model, load_tokenizer, pooled_forward
 from noisebench.train.rundir import resolve_init_from
 
 log = logging.getLogger(__name__)
-EVAL_BATCH_SIZE = 128
-
-
-@dataclass
-class Encoded:
-    """A tokenised split: unpadded token id lists per example, and the labels to train or score against."""
-
-    features: list[dict[str, list[int]]]
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
 
 
 @dataclass
@@ -57,45 +46,18 @@ class RunOutput:
     """The best-dev model, when the config asks to save it (``save_model``)."""
 
 
-def encode(frame: pd.DataFrame, model: str, max_length: int, is_pair: bool, labels: np.ndarray | None = None) -> Encoded:
-    tokenizer = load_tokenizer(model)
-    pairs = frame["text_pair"].tolist() if is_pair else None
-    enc = tokenizer(frame["text"].tolist(), pairs, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in enc]
-    features = [{k: enc[k][i] for k in keys} for i in range(len(frame))]
-    return Encoded(features, frame["label"].to_numpy() if labels is None else labels)
-
-
-_EVAL_CACHE: dict[tuple, Encoded] = {}
-
-
-def encoded_eval_split(task: TaskData, split: str, model: str, max_length: int, limit: int | None) -> Encoded:
-    """A tokenised dev/test split, cached per process (a grid worker tokenises each split once)."""
-    key = (task.name, task.source_hash, split, model, max_length, limit)
-    if key not in _EVAL_CACHE:
-        _EVAL_CACHE[key] = encode(getattr(task, split).iloc[:limit], model, max_length, task.is_pair)
-    return _EVAL_CACHE[key]
-
-
-def _batch(encoded: Encoded, index: np.ndarray, model: str, device: torch.device) -> dict[str, torch.Tensor]:
-    padded = load_tokenizer(model).pad([encoded.features[i] for i in index], return_tensors="pt")
-    return {k: v.to(device) for k, v in padded.items()}
-
-
 @torch.inference_mode()
-def predict(net: torch.nn.Module, encoded: Encoded, model: str, device: torch.device, *, forward: Forward, want_features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def predict(net: torch.nn.Module, batches: EvalBatches, *, forward: Forward, want_features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Predicted labels (and the pooled sentence features) in the split's order."""
     net.eval()
-    order = np.argsort([len(f["input_ids"]) for f in encoded.features], kind="stable")
-    preds = np.empty(len(encoded), dtype=np.int64)
+    preds = np.empty(len(batches), dtype=np.int64)
     embeddings = None
-    for start in range(0, len(order), EVAL_BATCH_SIZE):
-        index = order[start : start + EVAL_BATCH_SIZE]
-        logits, features = forward(net, _batch(encoded, index, model, device), want_features)
+    for index, batch in batches.batches:
+        logits, features = forward(net, batch, want_features)
         preds[index] = logits.argmax(-1).cpu().numpy()
         if features is not None:
             features = features.float().cpu().numpy()
-            embeddings = np.empty((len(encoded), features.shape[1]), dtype=np.float32) if embeddings is None else embeddings
+            embeddings = np.empty((len(batches), features.shape[1]), dtype=np.float32) if embeddings is None else embeddings
             embeddings[index] = features
     return preds, embeddings
 
@@ -238,7 +200,9 @@ def _train(
     noisy = labels["label_noisy"].to_numpy()
     train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
-    test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
+    test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, device)
+    # one inference pass per epoch serves memorisation (the training examples) and model selection (dev)
+    train_and_dev = eval_batches(concat(train, dev, config.model), device)
     net = fresh_model(config.model, task.num_labels, config.train_seed, init_from=init_from).to(device)
     check_pooling(net, config.pooling)
     forward = with_precision(pooled_forward(config.pooling), device, config.precision)
@@ -261,7 +225,7 @@ def _train(
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
 
     history: list[dict[str, Any]] = []
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    best: tuple[float, int, dict[str, torch.Tensor] | None] | None = None
     train_s = eval_s = 0.0
     bar = progress_bar(total=total_steps, desc=f"{config.method} {config.task} N={config.n_train}", unit="step", disable=not progress or not ranks.writes, leave=False)
     for epoch in range(1, config.epochs + 1):
@@ -270,7 +234,7 @@ def _train(
         losses = []
         for global_index in torch.randperm(len(train), generator=shuffler).split(config.batch_size):
             index = distributed.shard(global_index.numpy(), ranks)
-            batch = _batch(train, index, config.model, device)
+            batch = {k: v.to(device) for k, v in train.rows(index).items()}
             y = torch.as_tensor(train.labels[index], device=device)
             logits, features = step_forward(net, batch, want_features)
             loss = loss_fn(logits, features, y, len(global_index))
@@ -284,20 +248,21 @@ def _train(
             crash_point("train-step")
         tock = time.perf_counter()
         train_s += tock - tick
-        train_pred, _ = predict(net, train, config.model, device, forward=forward)
-        dev_pred, _ = predict(net, dev, config.model, device, forward=forward)
+        pred, _ = predict(net, train_and_dev, forward=forward)
+        train_pred, dev_pred = pred[: len(train)], pred[len(train) :]
         dev_acc = float(np.mean(dev_pred == dev.labels))
         history.append(epoch_record(epoch, float(np.mean(losses)), dev_acc, train_pred, clean, noisy, corrupted))
-        if best is None or dev_acc > best[0]:
-            best = (dev_acc, epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
+        if best is None or dev_acc > best[0]:  # the last epoch's weights stay in the model: no copy needed
+            best = (dev_acc, epoch, None if epoch == config.epochs else {k: v.detach().clone() for k, v in net.state_dict().items()})
         eval_s += time.perf_counter() - tock
         bar.set_postfix(dev_acc=f"{dev_acc:.3f}")
     bar.close()
 
     tick = time.perf_counter()
     assert best is not None
-    net.load_state_dict(best[2])
-    test_pred, test_cls = predict(net, test, config.model, device, forward=forward, want_features=config.save_embeddings)
+    if best[2] is not None:
+        net.load_state_dict(best[2])
+    test_pred, test_cls = predict(net, test, forward=forward, want_features=config.save_embeddings)
     eval_s += time.perf_counter() - tick
     subset_noise = noise_summary(clean, noisy, task.label_names)
     metrics = {
