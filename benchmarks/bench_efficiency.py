@@ -29,7 +29,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from noisebench.losses import ce_scl_loss
-from noisebench.train.run import EVAL_BATCH_SIZE, _batch, encode, make_optimizer, with_precision
+from noisebench.train.batches import CPU_EVAL_TOKENS, encode, eval_batches
+from noisebench.train.run import make_optimizer, with_precision
 
 # Datasheet dense (no sparsity) bf16 tensor-core peaks, FLOP/s.
 KNOWN_BF16_PEAKS = {"H200": 989e12, "H100 SXM": 989e12, "H100 NVL": 835e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "A10G": 70e12}
@@ -71,13 +72,13 @@ def cpu_report(model: str, task_name: str, n_train_batches: int, repeats: int, p
     rng = np.random.default_rng(0)
     train_frame = task.pool.iloc[rng.permutation(len(task.pool))[: 16 * n_train_batches]]
     train = encode(train_frame, model, 128, task.is_pair)
-    evaluation = encode(task.dev.iloc[: EVAL_BATCH_SIZE * 2], model, 128, task.is_pair)
+    evaluation = encode(task.dev.iloc[:256], model, 128, task.is_pair)
     net = fresh_model(model, task.num_labels, seed=0)
     forward = with_precision(pooled_forward("cls"), device, "fp32")
     optimizer = make_optimizer(net, 2e-5, 0.01)
 
     train_batches = [np.arange(start, start + 16) for start in range(0, len(train), 16)]
-    inputs = [(_batch(train, index, model, device), torch.as_tensor(train.labels[index])) for index in train_batches]
+    inputs = [(train.rows(index), torch.as_tensor(train.labels[index])) for index in train_batches]
 
     def train_step(batch, y) -> None:
         logits, features = forward(net, batch, True)
@@ -100,13 +101,12 @@ def cpu_report(model: str, task_name: str, n_train_batches: int, repeats: int, p
     train_times = [sum(_timed(lambda item=item: train_step(*item), device) for item in inputs) for _ in range(repeats)]
     train_s = statistics.median(train_times)
 
-    order = np.argsort([len(f["input_ids"]) for f in evaluation.features], kind="stable")
-    eval_batches = [_batch(evaluation, order[s : s + EVAL_BATCH_SIZE], model, device) for s in range(0, len(order), EVAL_BATCH_SIZE)]
+    collated = [batch for _, batch in eval_batches(evaluation, device).batches]  # as run_training's inference
     net.eval()
 
     def evaluate() -> None:
         with torch.inference_mode():
-            for batch in eval_batches:
+            for batch in collated:
                 forward(net, batch, False)
 
     flops_eval = counted_flops(evaluate)
@@ -115,12 +115,12 @@ def cpu_report(model: str, task_name: str, n_train_batches: int, repeats: int, p
 
     peak = matmul_peak(device, torch.float32, peak_n, repeats=5)
     train_tokens = sum(int(b["attention_mask"].numel()) for b, _ in inputs)
-    eval_tokens = sum(int(b["attention_mask"].numel()) for b in eval_batches)
+    eval_tokens = sum(int(b["attention_mask"].numel()) for b in collated)
     print(f"device: cpu, {torch.get_num_threads()} threads; torch {torch.__version__}; model {model}; task {task_name}")
     print(f"float32 matmul peak ({peak_n}^3, best of 5): {peak / 1e9:.1f} GFLOP/s")
     for name, n_examples, tokens, flops, seconds in (
         ("train (CE+SCL, batch 16, fwd+bwd+AdamW)", len(train), train_tokens, flops_train, train_s),
-        (f"eval (inference, batch {EVAL_BATCH_SIZE}, length-sorted)", len(evaluation), eval_tokens, flops_eval, eval_s),
+        (f"eval (inference, length-sorted, <= {CPU_EVAL_TOKENS} tokens a batch)", len(evaluation), eval_tokens, flops_eval, eval_s),
     ):
         rate = flops / seconds
         print(

@@ -17,8 +17,8 @@ and linear warm-up schedule, and no gradient clipping (ours has none); no evalua
 logging, progress bar or dataloader workers; the same torch thread count (checked after each run).
 
 Efficiency: model FLOPs are counted with ``torch.utils.flop_counter`` over the run's own batches
-(its batch order and dynamic padding for training, forward + backward; ``predict`` on train, dev and
-test for evaluation), divided by the measured times, and compared with a 2048^3 float32 matmul
+(its batch order and dynamic padding for training, forward + backward; ``predict`` on its pre-collated
+train + dev and test batches for evaluation), divided by the measured times, and compared with a 2048^3 float32 matmul
 timed in the same process with the same threads (``bench_efficiency.matmul_peak``).
 Targets: our step >= 1.0x Trainer's; evaluation <= 40% of the run's wall time.
 """
@@ -43,7 +43,8 @@ from noisebench.data.tasks import load_task
 from noisebench.methods import get_method
 from noisebench.schema import RunConfig
 from noisebench.train.encoder import fresh_model, load_tokenizer, pooled_forward
-from noisebench.train.run import encode, encoded_eval_split, make_optimizer, predict, run_training, with_precision
+from noisebench.train.batches import concat, encode, encoded_eval_split, eval_batches, eval_split_batches
+from noisebench.train.run import make_optimizer, predict, run_training, with_precision
 
 CPU = torch.device("cpu")
 METHOD_PARAMS = {"ce": {}, "ce-scl": {"lam": 0.9, "tau": 0.3}}
@@ -87,7 +88,7 @@ def time_trainer(config: RunConfig) -> float:
     task = load_task(config.task)
     subset = sample_subset(task.pool, config.n_train, config.data_seed)
     train = encode(subset, config.model, config.max_length, task.is_pair)
-    rows = [{**features, "labels": int(label)} for features, label in zip(train.features, train.labels)]
+    rows = [{**train.example(i), "labels": int(label)} for i, label in enumerate(train.labels)]
     net = fresh_model(config.model, task.num_labels, config.train_seed)
     method = get_method(config.method)
     want_features = method.uses_features(config.method_params)
@@ -140,7 +141,6 @@ def count_work(config: RunConfig) -> Work:
     method = get_method(config.method)
     want_features = method.uses_features(config.method_params)
     forward = with_precision(pooled_forward(config.pooling), CPU, config.precision)
-    tokenizer = load_tokenizer(config.model)
 
     def fwd_bwd(batch: dict[str, torch.Tensor], y: torch.Tensor) -> None:
         logits, features = forward(net, batch, want_features)
@@ -152,7 +152,7 @@ def count_work(config: RunConfig) -> Work:
     shuffler = torch.Generator().manual_seed(config.train_seed)
     for _ in range(config.epochs):
         for index in torch.randperm(len(train), generator=shuffler).split(config.batch_size):
-            batch = dict(tokenizer.pad([train.features[i] for i in index], return_tensors="pt"))  # what the run's batches are
+            batch = train.rows(index.numpy())  # what the run's batches are
             shape = tuple(batch["input_ids"].shape)
             if shape not in by_shape:
                 by_shape[shape] = counted_flops(lambda: fwd_bwd(batch, torch.as_tensor(train.labels[index.numpy()])))
@@ -160,8 +160,8 @@ def count_work(config: RunConfig) -> Work:
             train_flops += by_shape[shape]
             train_tokens += batch["input_ids"].numel()
 
-    dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
-    test = encoded_eval_split(task, "test", config.model, config.max_length, config.test_limit)
+    train_and_dev = eval_batches(concat(train, encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit), config.model), CPU)
+    test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, CPU)
     fed: list[int] = []
 
     def counting_forward(net: torch.nn.Module, batch: dict[str, torch.Tensor], want: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -169,9 +169,9 @@ def count_work(config: RunConfig) -> Work:
         return forward(net, batch, want)
 
     eval_flops = eval_tokens = 0
-    for split, times, want in ((train, config.epochs, False), (dev, config.epochs, False), (test, 1, config.save_embeddings)):
+    for split, times, want in ((train_and_dev, config.epochs, False), (test, 1, config.save_embeddings)):
         fed.clear()
-        eval_flops += times * counted_flops(lambda: predict(net, split, config.model, CPU, forward=counting_forward, want_features=want))
+        eval_flops += times * counted_flops(lambda: predict(net, split, forward=counting_forward, want_features=want))
         eval_tokens += times * sum(fed)
     return Work(train_flops, train_tokens, eval_flops, eval_tokens)
 

@@ -5,7 +5,8 @@
 
 For every run the grid expands to, the FLOPs of training (forward + backward = 3 x forward, on
 batches drawn as the run draws them and padded to their longest example), the per-epoch
-memorisation and dev passes and the final test pass (length-sorted batches of 128) are counted
+memorisation-and-dev pass and the final test pass (length-sorted batches: 128 examples on a GPU,
+at most 1,024 tokens for the CPU runs ``--measured`` reads, as ``run_training`` cuts them) are counted
 with the standard encoder formula per sequence of L tokens, n layers, width d, feed-forward f:
 forward = n * (2 L (4 d^2 + 2 d f) + 4 L^2 d) (projections and attention; embeddings, the head and
 the optimiser step are left out). Token counts come from the tasks' own texts through the offline
@@ -32,7 +33,7 @@ from noisebench.data.sampling import sample_subset
 from noisebench.data.tasks import load_task
 from noisebench.grid.spec import expand, load_grid
 from noisebench.schema import RunConfig
-from noisebench.train.run import EVAL_BATCH_SIZE, encode
+from noisebench.train.batches import CPU_EVAL_TOKENS, encode, length_sorted_batches
 
 TOKENIZER = "all-minilm-l6-v2"
 SHAPES = {  # layers, width, feed-forward width
@@ -50,10 +51,12 @@ def forward_flops(lengths: np.ndarray, shape: tuple[int, int, int]) -> float:
     return float(n * np.sum(2 * lengths * (4 * d * d + 2 * d * f) + 4 * lengths**2 * d))
 
 
-def padded_sorted(lengths: np.ndarray, batch: int) -> np.ndarray:
-    """Per-example padded lengths in length-sorted batches (how evaluation batches)."""
-    ordered = np.sort(lengths)
-    return np.concatenate([np.full(len(chunk), chunk.max()) for chunk in np.array_split(ordered, range(batch, len(ordered), batch))])
+def padded_sorted(lengths: np.ndarray, max_tokens: int | None) -> np.ndarray:
+    """Per-example padded lengths in inference batches (``length_sorted_batches``, as ``run_training`` cuts them)."""
+    padded = np.empty_like(lengths)
+    for index in length_sorted_batches(lengths, max_tokens=max_tokens):
+        padded[index] = lengths[index].max()
+    return padded
 
 
 def padded_shuffled(lengths: np.ndarray, batch: int, seed: int) -> np.ndarray:
@@ -72,19 +75,20 @@ def _task(name: str, data_dir: Path | None, pool_from_dev: bool):
 def split_lengths(task: str, split: str, limit: int | None, max_length: int, data_dir: Path | None, pool_from_dev: bool) -> np.ndarray:
     data = _task(task, data_dir, pool_from_dev)
     frame = getattr(data, split).iloc[:limit]
-    return np.array([len(f["input_ids"]) for f in encode(frame, TOKENIZER, max_length, data.is_pair).features])
+    return encode(frame, TOKENIZER, max_length, data.is_pair).lengths
 
 
-def run_flops(config: RunConfig, shape: tuple[int, int, int], data_dir: Path | None) -> tuple[float, float]:
-    """(training FLOPs, evaluation FLOPs) of one run."""
+def run_flops(config: RunConfig, shape: tuple[int, int, int], data_dir: Path | None, *, eval_tokens: int | None = None) -> tuple[float, float]:
+    """(training FLOPs, evaluation FLOPs) of one run whose inference batches hold at most ``eval_tokens``
+    tokens (a CPU run's) or 128 examples (``None``: a GPU run's)."""
     data = _task(config.task, data_dir, config.pool_from_dev)
     subset = sample_subset(data.pool, config.n_train, config.data_seed)
-    train = np.array([len(f["input_ids"]) for f in encode(subset, TOKENIZER, config.max_length, data.is_pair).features])
+    train = encode(subset, TOKENIZER, config.max_length, data.is_pair).lengths
     train_flops = sum(3 * forward_flops(padded_shuffled(train, config.batch_size, config.train_seed + epoch), shape) for epoch in range(config.epochs))
     dev = split_lengths(config.task, "dev", config.dev_limit, config.max_length, data_dir, config.pool_from_dev)
     test = split_lengths(config.task, "test", config.test_limit, config.max_length, data_dir, config.pool_from_dev)
-    per_epoch = forward_flops(padded_sorted(train, EVAL_BATCH_SIZE), shape) + forward_flops(padded_sorted(dev, EVAL_BATCH_SIZE), shape)
-    return train_flops, config.epochs * per_epoch + forward_flops(padded_sorted(test, EVAL_BATCH_SIZE), shape)
+    per_epoch = forward_flops(padded_sorted(np.concatenate([train, dev]), eval_tokens), shape)  # one pass: memorisation + dev
+    return train_flops, config.epochs * per_epoch + forward_flops(padded_sorted(test, eval_tokens), shape)
 
 
 def recipe(config: RunConfig) -> tuple:
@@ -98,7 +102,7 @@ def measured(results: Path, data_dir: Path | None) -> None:
     for path in sorted((results / "runs").glob("*/metrics.json"))[:20]:
         metrics = json.loads(path.read_text())
         config = RunConfig(**json.loads((path.parent / "config.json").read_text()))
-        train, evaluation = run_flops(config, SHAPES[config.model], data_dir)
+        train, evaluation = run_flops(config, SHAPES[config.model], data_dir, eval_tokens=CPU_EVAL_TOKENS)  # runs measured on CPU
         rows.append((train / metrics["train_time_s"], evaluation / metrics["eval_time_s"]))
     if rows:
         rates = np.array(rows) / 1e9
