@@ -114,13 +114,7 @@ def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None =
         decision, noise_dir = _decide(config, results_dir, data_dir, mine)
         if decision != "train":
             return decision
-        output = error = None
-        try:
-            from noisebench.train.run import run_training  # heavy import, only where runs execute
-
-            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress)
-        except Exception as caught:  # noqa: BLE001 - a grid goes on past a failing cell
-            error = caught
+        output, error = _train(config, results_dir, noise_dir, data_dir, progress)
         return _publish(config, results_dir, output, error, failures=[])
 
 
@@ -145,20 +139,25 @@ def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None
     or train, with which noise artifact); after training, rank 0 publishes DONE, or FAILED if any rank
     failed, and every rank returns its outcome."""
     from noisebench.train import distributed
-    from noisebench.train.run import run_training
 
     with claim(lock_path(results_dir, config.run_id)) if ranks.writes else nullcontext(False) as mine:
         decision, noise_dir = distributed.from_rank0(_decide(config, results_dir, data_dir, mine) if ranks.writes else None, ranks)
         if decision != "train":
             return decision
-        output = error = None
-        try:
-            output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=False)
-        except Exception as caught:  # noqa: BLE001 - a grid goes on past a failing cell
-            error = caught
+        output, error = _train(config, results_dir, noise_dir, data_dir, progress=False)
         failures = distributed.gather_objects(None if error is None else _traceback_text(error), ranks)
         status = _publish(config, results_dir, output, error, failures=failures) if ranks.writes else None
         return distributed.from_rank0(status, ranks)
+
+
+def _train(config: RunConfig, results_dir: Path, noise_dir: Path | None, data_dir: Path | None, progress: bool) -> tuple[RunOutput | None, Exception | None]:
+    """The run's output, or the exception it failed with (a grid goes on past a failing cell)."""
+    from noisebench.train.run import run_training  # heavy import, only where runs execute
+
+    try:
+        return run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress), None
+    except Exception as caught:  # noqa: BLE001 - recorded as FAILED by _publish
+        return None, caught
 
 
 def _decide(config: RunConfig, results_dir: Path, data_dir: Path | None, mine: bool) -> tuple[str, Path | None]:
