@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import pytest
 import torch
@@ -231,6 +232,7 @@ def _gather_worker(rank: int, world_size: int, store: str, out: str) -> None:
         loss.backward()
         results[shards, kind] = (loss.detach(), [p.grad.clone() if p.grad is not None else None for p in model.parameters()])
     torch.save(results, f"{out}.{rank}")
+    dist.barrier()  # no rank closes its connections while the other may still be reading from them
     dist.destroy_process_group()
 
 
@@ -238,8 +240,15 @@ def _gather_worker(rank: int, world_size: int, store: str, out: str) -> None:
 def two_rank_results(tmp_path_factory) -> list[dict]:
     import torch.multiprocessing as mp
 
-    folder = tmp_path_factory.mktemp("gather")
-    mp.spawn(_gather_worker, args=(2, str(folder / "store"), str(folder / "out")), nprocs=2, join=True)
+    for attempt in range(2):  # the comparison happens here, not in the workers: a rank killed by a signal
+        folder = tmp_path_factory.mktemp("gather")  # (gloo's transport, once in CI) is retried once
+        try:
+            mp.spawn(_gather_worker, args=(2, str(folder / "store"), str(folder / "out")), nprocs=2, join=True)
+            break
+        except mp.ProcessExitedException as exc:
+            if exc.signal_name is None or attempt == 1:
+                raise
+            warnings.warn(f"gather workers retried once: {exc}", stacklevel=1)
     return [torch.load(folder / f"out.{rank}") for rank in range(2)]
 
 
