@@ -11,7 +11,8 @@ Ours is ``run_training`` itself: its ``train_time_s`` (the epochs' step loops: b
 backward, AdamW, schedule), ``eval_time_s`` and ``wall_time_s``. Trainer's is the time between its
 ``on_epoch_begin`` and ``on_epoch_end`` callbacks (data loading with ``DataCollatorWithPadding``,
 ``training_step``, optimizer and scheduler), summed over epochs. Trainer gets the same model copy,
-examples, forward (the pooled forward) and loss (the method registry's ``compute_loss``, in a
+examples in the same batch order (a sampler replaying our run's permutations; the padded tokens
+it trained on are checked against ours), forward (the pooled forward) and loss (the method registry's ``compute_loss``, in a
 ``compute_loss`` override), the same optimizer (``make_optimizer``: fused AdamW where available)
 and linear warm-up schedule, and no gradient clipping (ours has none); no evaluation, saving,
 logging, progress bar or dataloader workers; the same torch thread count (checked after each run).
@@ -72,6 +73,21 @@ def time_ours(config: RunConfig) -> Ours:
     return Ours(metrics["train_time_s"], metrics["eval_time_s"], metrics["wall_time_s"])
 
 
+class _RunOrder(torch.utils.data.Sampler[int]):
+    """The run's own batch order for Trainer: each epoch one permutation drawn as ``run_training`` draws it,
+    so both sides train on the same batches (the same padded tokens)."""
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(torch.randperm(self.n, generator=self.generator).tolist())
+
+
 class _EpochTimer(TrainerCallback):
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -83,8 +99,14 @@ class _EpochTimer(TrainerCallback):
         self.seconds += time.perf_counter() - self.start
 
 
-def time_trainer(config: RunConfig) -> float:
-    """Seconds Trainer spends in its epochs training ``config``'s model on ``config``'s examples."""
+@dataclass(frozen=True)
+class Theirs:
+    train_s: float
+    tokens: int  # padded tokens trained on
+
+
+def time_trainer(config: RunConfig) -> Theirs:
+    """Seconds Trainer spends in its epochs training ``config``'s model on ``config``'s examples, in our batch order."""
     task = load_task(config.task)
     subset = sample_subset(task.pool, config.n_train, config.data_seed)
     train = encode(subset, config.model, config.max_length, task.is_pair)
@@ -97,9 +119,15 @@ def time_trainer(config: RunConfig) -> float:
     optimizer = make_optimizer(net, config.lr, config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
+    tokens = [0]
+
     class MethodTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            return _RunOrder(len(rows), config.train_seed)
+
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs.pop("labels")
+            tokens[0] += inputs["input_ids"].numel()
             logits, features = forward(model, inputs, want_features)
             loss = method.compute_loss(logits, features, labels, config.method_params)
             return (loss, logits) if return_outputs else loss
@@ -119,7 +147,7 @@ def time_trainer(config: RunConfig) -> float:
         trainer.train()
     if trainer.state.global_step != total_steps:
         raise RuntimeError(f"Trainer took {trainer.state.global_step} steps, ours {total_steps}")
-    return timer.seconds
+    return Theirs(timer.seconds, tokens[0])
 
 
 @dataclass(frozen=True)
@@ -192,7 +220,7 @@ def bench_method(method: str, sizes: dict[str, int], reps: int, threads: int, pe
     time_ours(config.model_copy(update={"epochs": 1}))  # warm-up: model load, eval-split cache, kernels
     time_trainer(config.model_copy(update={"epochs": 1}))
     ours: list[Ours] = []
-    theirs: list[float] = []
+    theirs: list[Theirs] = []
     for rep in range(reps):
         for side in ("ours", "trainer") if rep % 2 == 0 else ("trainer", "ours"):
             if side == "ours":
@@ -201,6 +229,8 @@ def bench_method(method: str, sizes: dict[str, int], reps: int, threads: int, pe
                 theirs.append(time_trainer(config))
             check_threads(threads)
     work = count_work(config)
+    if any(t.tokens != work.train_tokens for t in theirs):
+        raise RuntimeError(f"Trainer trained on {theirs[0].tokens} padded tokens, our run on {work.train_tokens}: not the same batches")
 
     def ms_per_step(s: float) -> str:
         return f"{s / steps * 1e3:.0f}"
@@ -214,8 +244,8 @@ def bench_method(method: str, sizes: dict[str, int], reps: int, threads: int, pe
     train_s = [o.train_s for o in ours]
     eval_s = [o.eval_s for o in ours]
     print(f"{method}: {steps} steps, {work.train_tokens} padded training tokens, {work.eval_tokens} evaluated")
-    print(f"  step ms: ours {summary(train_s, ms_per_step)}, Trainer {summary(theirs, ms_per_step)}")
-    print(f"  our step vs Trainer's: {summary([t / o.train_s for t, o in zip(theirs, ours)], x)} as fast (target >= 1.0x)")
+    print(f"  step ms: ours {summary(train_s, ms_per_step)}, Trainer {summary([t.train_s for t in theirs], ms_per_step)}")
+    print(f"  our step vs Trainer's: {summary([t.train_s / o.train_s for t, o in zip(theirs, ours)], x)} as fast (target >= 1.0x)")
     print(
         f"  evaluation share of our run: {summary([o.eval_s / o.wall_s for o in ours], pct)} "
         f"(eval {summary(eval_s, lambda s: f'{s:.1f}')} s of wall {summary([o.wall_s for o in ours], lambda s: f'{s:.1f}')} s; target <= 40%)"
