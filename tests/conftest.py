@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,25 @@ def write_sst2(root: Path, n_train: int = 240, n_dev: int = 120, seed: int = 0) 
             rows.append(f"{_sentence(rng, label)} \t{label}")
         (folder / name).write_text("\n".join(rows) + "\n")
     return root
+
+
+def spawn_ranks(worker: Callable[..., None], make_args: Callable[[], tuple], nprocs: int = 2) -> None:
+    """``torch.multiprocessing.spawn`` of ``nprocs`` ranks of ``worker(rank, *make_args())``.
+
+    Workers only save what they computed; the tests compare it. A rank killed by a signal (gloo's TCP
+    transport aborted one once in CI) is started again, once, with fresh arguments (a fresh port or
+    store); an exception raised in a worker is not retried.
+    """
+    import torch.multiprocessing as mp
+
+    for attempt in range(2):
+        try:
+            mp.spawn(worker, args=make_args(), nprocs=nprocs, join=True)
+            return
+        except mp.ProcessExitedException as exc:
+            if exc.signal_name is None or attempt == 1:
+                raise
+            warnings.warn(f"ranks started again after: {exc}", stacklevel=2)
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from noisebench.losses import ce_scl_loss, scl_loss
+from tests.conftest import spawn_ranks
 
 DEVICE = torch.device(os.environ.get("NOISEBENCH_TEST_DEVICE", "cpu"))
 
@@ -238,18 +239,14 @@ def _gather_worker(rank: int, world_size: int, store: str, out: str) -> None:
 
 @pytest.fixture(scope="module")
 def two_rank_results(tmp_path_factory) -> list[dict]:
-    import torch.multiprocessing as mp
+    folders: list[Path] = []
 
-    for attempt in range(2):  # the comparison happens here, not in the workers: a rank killed by a signal
-        folder = tmp_path_factory.mktemp("gather")  # (gloo's transport, once in CI) is retried once
-        try:
-            mp.spawn(_gather_worker, args=(2, str(folder / "store"), str(folder / "out")), nprocs=2, join=True)
-            break
-        except mp.ProcessExitedException as exc:
-            if exc.signal_name is None or attempt == 1:
-                raise
-            warnings.warn(f"gather workers retried once: {exc}", stacklevel=1)
-    return [torch.load(folder / f"out.{rank}") for rank in range(2)]
+    def fresh_store() -> tuple:
+        folders.append(tmp_path_factory.mktemp("gather"))
+        return 2, str(folders[-1] / "store"), str(folders[-1] / "out")
+
+    spawn_ranks(_gather_worker, fresh_store)
+    return [torch.load(folders[-1] / f"out.{rank}") for rank in range(2)]
 
 
 @pytest.mark.parametrize("shards, kind", GATHER_CASES)

@@ -16,6 +16,7 @@ from noisebench.errors import ConfigError
 from noisebench.schema import RunConfig
 from noisebench.train.distributed import Ranks, check_batches, setup, shard
 from noisebench.train.run import run_training
+from tests.conftest import spawn_ranks
 
 TIMES = ("setup_time_s", "train_time_s", "eval_time_s", "wall_time_s")
 
@@ -63,10 +64,8 @@ def _free_port() -> int:
 
 
 def test_two_gloo_ranks_train_like_one_process_on_the_same_global_batches(no_dropout_model, glue_dir, tmp_path, monkeypatch):
-    import torch.multiprocessing as mp
-
     out = tmp_path / "rank"
-    mp.spawn(_torchrun_rank, args=(2, _free_port(), str(no_dropout_model), str(glue_dir), str(out)), nprocs=2, join=True)
+    spawn_ranks(_torchrun_rank, lambda: (2, _free_port(), str(no_dropout_model), str(glue_dir), str(out)))
     ranks = [json.loads(Path(f"{out}.{rank}").read_text()) for rank in range(2)]
     monkeypatch.delenv("WORLD_SIZE", raising=False)
     single = run_training(_config(no_dropout_model), data_dir=glue_dir, progress=False).metrics
