@@ -1,11 +1,10 @@
-"""Tests for the pair, matrix and annotator noise families: their distributions against hand-built ones,
-exact expected rates, closed-form target rates, prefix-stable draws and their input validation."""
+"""Tests for the pair and matrix noise families: their distributions against hand-built ones, exact
+expected rates, closed-form target rates, prefix-stable draws and their input validation (the annotator
+family's tests are in test_annotator.py)."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 from noisebench.errors import ConfigError
 from noisebench.noise.calibrate import solve_level
 from noisebench.noise.families import FAMILIES, NoiseInputs, get_family
-from noisebench.noise.families.annotator import AnnotatorFamily, RatedInputs, positive_majority_probability, vote_counts
 from noisebench.noise.families.matrix import MatrixFamily, check_transition_matrix, load_transition_matrix, register_matrix_file
 from noisebench.noise.families.pair import PairFamily
 from noisebench.noise.families.uniform import UniformFamily
@@ -222,112 +220,3 @@ def test_a_plugin_module_brings_a_matrix_file_to_generate(tmp_path: Path) -> Non
     assert 0.3 < (labels.loc[zero, "label_noisy"] == 1).mean() < 0.7
     assert (tmp_path / "out" / "target0.1" / "labels.parquet").is_file()
 
-
-# annotator
-
-
-def _brute_positive_probability(scores: tuple[int, ...], k: int) -> Fraction:
-    """P(majority positive, tie = 1/2) by enumerating every set of k raters (exact fractions)."""
-    total, subsets = Fraction(0), 0
-    for chosen in itertools.combinations(range(len(scores)), k):
-        votes = sum((scores[i] > 0) - (scores[i] < 0) for i in chosen)
-        total += 1 if votes > 0 else Fraction(1, 2) if votes == 0 else 0
-        subsets += 1
-    return total / subsets
-
-
-RATED = (
-    (3, 2, 2, 0, -1, 4, 1),
-    (-1, 0, -2, 0, 1, 0, -3, -1),
-    (0, 0, 0, 0, 0),
-    (2, 2, 2, 2, 2, 2),
-    (-4, -4, 1, 1, 0, 0, -2, 3, 2),
-)
-
-
-@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
-def test_majority_probability_equals_enumerating_every_set_of_raters(k: int) -> None:
-    got = positive_majority_probability(vote_counts(RATED), k)
-    expected = [float(_brute_positive_probability(scores, k)) for scores in RATED]
-    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
-
-
-def test_one_rater_is_their_sign_with_neutral_raters_a_coin() -> None:
-    counts = vote_counts(RATED)
-    expected = (counts[:, 0] + counts[:, 2] / 2) / counts.sum(axis=1)
-    np.testing.assert_allclose(positive_majority_probability(counts, 1), expected, rtol=1e-12)
-
-
-def _rated_inputs() -> RatedInputs:
-    clean = np.array([1, 0, 1, 1, 0])
-    return RatedInputs(clean, 2, ratings=RATED)
-
-
-def test_annotator_expected_rate_is_the_mean_probability_of_a_wrong_majority() -> None:
-    inputs = _rated_inputs()
-    for k in (1, 3, 5):
-        p_pos = [float(_brute_positive_probability(s, k)) for s in RATED]
-        wrong = [1 - p if y == 1 else p for p, y in zip(p_pos, inputs.clean)]
-        assert AnnotatorFamily().expected_rate(inputs, k) == pytest.approx(np.mean(wrong), rel=1e-12)
-
-
-def test_annotator_draw_matches_simulating_the_raters_and_is_prefix_stable() -> None:
-    """Literal simulation: draw k raters without replacement, vote, break ties with a coin."""
-    scores = (3, 1, 0, 0, -1, -2, 2, 0, 1)
-    n, k = 40_000, 3
-    inputs = RatedInputs(np.ones(n, dtype=np.int64), 2, ratings=(scores,) * n)
-    noisy = AnnotatorFamily().draw(inputs, k, noise_seed=1)
-    rng = np.random.default_rng(99)
-    signs = np.sign(np.array(scores))
-    votes = np.array([signs[rng.choice(len(scores), k, replace=False)].sum() for _ in range(n)])
-    simulated = np.where(votes == 0, rng.random(n) < 0.5, votes > 0)
-    assert noisy.mean() == pytest.approx(simulated.mean(), abs=0.012)
-    prefix = RatedInputs(np.ones(50, dtype=np.int64), 2, ratings=(scores,) * 50)
-    assert np.array_equal(AnnotatorFamily().draw(prefix, k, noise_seed=1), noisy[:50])
-
-
-def test_annotator_noise_falls_with_more_raters() -> None:
-    inputs = _rated_inputs()
-    rates = [AnnotatorFamily().expected_rate(inputs, k) for k in (1, 3, 5)]
-    assert rates[0] > rates[1] > rates[2]
-
-
-def test_annotator_is_registered_with_an_integer_number_of_raters() -> None:
-    family = get_family("annotator")
-    assert isinstance(family, AnnotatorFamily) and family.parameter.name == "raters"
-    assert family.parameter.check(3.0) == 3 and family.folder_name(3) == "k3"
-    for bad in (0, 2.5, 16):
-        with pytest.raises(ConfigError, match="raters must be an integer"):
-            family.parameter.check(bad)
-
-
-def test_annotator_inputs_come_from_the_frames_ratings_column() -> None:
-    import pandas as pd
-
-    frame = pd.DataFrame({"id": ["a", "b"], "label": [1, 0], "ratings": [(1, 2, -1), (-1, -1, 0)]})
-    inputs = AnnotatorFamily().make_inputs(frame, 2)
-    assert inputs.ratings == ((1, 2, -1), (-1, -1, 0)) and inputs.clean.tolist() == [1, 0]
-    with pytest.raises(ConfigError, match="only the vader-\\* tasks"):
-        AnnotatorFamily().make_inputs(frame.drop(columns="ratings"), 2)
-
-
-def test_annotator_stores_each_examples_rater_counts_beside_its_labels() -> None:
-    columns = AnnotatorFamily().extra_columns(_rated_inputs())
-    assert columns["raters_positive"].tolist() == [5, 1, 0, 6, 4]
-    assert columns["raters_negative"].tolist() == [1, 4, 0, 0, 3]
-    assert columns["raters_neutral"].tolist() == [1, 3, 5, 0, 2]
-
-
-def test_annotator_without_ratings_too_few_raters_or_more_classes_is_a_config_error() -> None:
-    family = AnnotatorFamily()
-    with pytest.raises(ConfigError, match="rater scores"):
-        family.expected_rate(NoiseInputs(np.array([0, 1]), 2), 1)
-    with pytest.raises(ConfigError, match="k=7 raters, but example 2 has only 5"):
-        family.expected_rate(_rated_inputs(), 7)
-    with pytest.raises(ConfigError, match="not 3 classes"):
-        family.expected_rate(RatedInputs(np.array([0]), 3, ratings=((1,),)), 1)
-
-
-def test_annotator_takes_no_target_rate() -> None:
-    with pytest.raises(ConfigError, match="--raters"):
-        solve_level(AnnotatorFamily(), _rated_inputs(), 0.05)
