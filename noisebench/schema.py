@@ -20,6 +20,7 @@ from noisebench.assets import DEFAULT_ENCODER_ASSET
 from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method
 from noisebench.noise.families import CLEAN, get_family, is_clean, level_parameter
+from noisebench.noise.weak import DEFAULT_WEAK_FIT, DEFAULT_WEAK_MODEL, check_weak_fit, resolve_weak
 
 Seed = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -61,6 +62,8 @@ class RunConfig(BaseModel):
     noise_seed: Seed | None = Field(None, description="the relabelling draw")
     n_relabel: PositiveInt | None = Field(None, description="how many pool examples the artifact relabels (None: all)")
     weak_fit: str | None = Field(None, description="weak model fit for families that use one: in-sample (default), held-out, cross-fit")
+    weak_model: str | None = Field(None, description="weak labeller for families that use one (default tfidf-logreg; see noisebench list)")
+    weak_options: dict[str, str] = Field(default_factory=dict, description="the weak labeller's options, every one resolved (defaults filled in)")
     method: Name = Field(BASELINE, description="training method")
     method_params: dict[str, float] = Field(default_factory=dict, description="the method's hyper-parameters")
     train_seed: Seed = Field(0, description="head initialisation, batch order, dropout")
@@ -89,7 +92,7 @@ class RunConfig(BaseModel):
     @model_validator(mode="after")
     def _check_noise_and_method(self) -> RunConfig:
         if is_clean(self.noise_family):
-            given = [k for k in ("noise_param", "noise_level", "noise_seed", "n_relabel", "weak_fit") if getattr(self, k) is not None]
+            given = [k for k in ("noise_param", "noise_level", "noise_seed", "n_relabel") if getattr(self, k) is not None] + self._weak_fields_given()
             if given:
                 raise ConfigError(f"a clean run (noise_family none) takes no {', '.join(given)}")
         else:
@@ -100,8 +103,6 @@ class RunConfig(BaseModel):
         return self
 
     def _resolve_noise(self) -> None:
-        from noisebench.noise.weak import DEFAULT_WEAK_FIT, check_weak_fit  # sklearn: only where needed
-
         family = get_family(self.noise_family)
         parameter = level_parameter(family.name, self.noise_param)
         if self.noise_level is None:
@@ -113,17 +114,25 @@ class RunConfig(BaseModel):
             raise ConfigError(f"n_relabel ({self.n_relabel}) must be >= n_train ({self.n_train}) so the artifact covers the training subset")
         if family.needs_weak_model:
             weak_fit = check_weak_fit(self.weak_fit or DEFAULT_WEAK_FIT)
-        elif self.weak_fit is not None:
-            raise ConfigError(f"noise family {family.name} uses no weak model, so it takes no weak_fit")
+            weak_model, weak_options = resolve_weak(self.weak_model, self.weak_options, model=self.model)
         else:
-            weak_fit = None
+            given = self._weak_fields_given()
+            if given:
+                raise ConfigError(f"noise family {family.name} uses no weak model, so it takes no {', '.join(given)}")
+            weak_fit, weak_model, weak_options = None, None, {}
         object.__setattr__(self, "noise_param", parameter.name)
         object.__setattr__(self, "weak_fit", weak_fit)
+        object.__setattr__(self, "weak_model", weak_model)
+        object.__setattr__(self, "weak_options", weak_options)
+
+    def _weak_fields_given(self) -> list[str]:
+        """The weak-labeller fields set away from their defaults (a family without a weak model takes none)."""
+        return [k for k in ("weak_fit", "weak_model") if getattr(self, k) is not None] + (["weak_options"] if self.weak_options else [])
 
     @property
     def run_id(self) -> str:
         """Short sha256 of the canonical JSON of the config (fields of :data:`HASHED_WHEN_SET` only when set)."""
-        payload = {k: v for k, v in self.to_dict().items() if not (k in HASHED_WHEN_SET and v == HASHED_WHEN_SET[k])}
+        payload = {k: v for k, v in self.to_dict().items() if not (k in HASHED_WHEN_SET and v in HASHED_WHEN_SET[k])}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -136,9 +145,12 @@ class RunConfig(BaseModel):
         return build(cls, payload)
 
 
-HASHED_WHEN_SET: dict[str, Any] = {"init_from": None, "save_model": False}
-"""Fields added after results existed, with their defaults: a field at its default is left out of
-``run_id``, so the runs of earlier versions keep their ids (a grid re-run still skips them)."""
+HASHED_WHEN_SET: dict[str, tuple[Any, ...]] = {
+    "init_from": (None,), "save_model": (False,), "weak_model": (None, DEFAULT_WEAK_MODEL), "weak_options": ({},),
+}
+"""Fields added after results existed, with their default values: a field at a default is left out of
+``run_id``, so the runs of earlier versions keep their ids (a grid re-run still skips them). A weak
+model is None without one and the default labeller (what every earlier run used) with one."""
 
 
 def build(model: type[BaseModel], payload: dict[str, Any], *, where: str = "") -> Any:

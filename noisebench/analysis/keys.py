@@ -9,15 +9,18 @@ differ in any of these never pair or pool. Tables written before a key existed l
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from noisebench.analysis.values import is_missing
 from noisebench.errors import ConfigError
 from noisebench.noise.families import get_family, is_clean
+from noisebench.noise.weak import DEFAULT_WEAK_MODEL
 
 __all__ = [
     "PANEL_KEYS", "LEVEL_KEYS", "NOISE_SETUP_KEYS", "TRAINING_KEYS", "SETTING_KEYS", "SEED_KEYS",
-    "OPTIONAL_KEYS", "with_setting_keys",
+    "OPTIONAL_KEYS", "options_key", "with_setting_keys",
 ]
 
 #: (task, encoder, N): what a figure panel and a clean anchor share.
@@ -25,8 +28,9 @@ PANEL_KEYS: tuple[str, ...] = ("task", "model", "n_train")
 #: Which noise and how much: ``noise_level`` is a value of ``noise_param`` (the family's own
 #: parameter or the target rate), so T=0.2 and ρ=0.2 are different levels.
 LEVEL_KEYS: tuple[str, ...] = ("noise_family", "noise_param", "noise_level")
-#: How the noise was made (None on clean runs and for families without a weak model).
-NOISE_SETUP_KEYS: tuple[str, ...] = ("weak_fit", "n_relabel")
+#: How the noise was made (None on clean runs and for families without a weak model): the weak
+#: labeller, its options (one JSON text, :func:`options_key`) and fit mode, how many examples were relabelled.
+NOISE_SETUP_KEYS: tuple[str, ...] = ("weak_fit", "weak_model", "weak_options", "n_relabel")
 #: Training choices that are part of a setting (shared by a noisy run and its clean anchor): the
 #: sentence pooling, and the encoder a run starts from when not the pre-trained one (transfer).
 TRAINING_KEYS: tuple[str, ...] = ("pooling", "init_from")
@@ -36,6 +40,11 @@ SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + LEVEL_KEYS + NOISE_SETUP_KEYS + TRA
 SEED_KEYS: tuple[str, ...] = ("data_seed", "noise_seed", "train_seed")
 #: Setting columns a legacy table may lack.
 OPTIONAL_KEYS: tuple[str, ...] = ("noise_param",) + NOISE_SETUP_KEYS + TRAINING_KEYS
+
+
+def options_key(options: object) -> str | None:
+    """A weak labeller's options as one table value: sorted JSON text, None when there are none."""
+    return json.dumps(options, sort_keys=True) if isinstance(options, dict) and options else None
 
 
 def _own_parameter(family: object) -> object:
@@ -60,4 +69,9 @@ def with_setting_keys(table: pd.DataFrame) -> pd.DataFrame:
         out = out.copy()
         out["noise_param"] = out["noise_param"].astype(object)
         out.loc[unset, "noise_param"] = out.loc[unset, "noise_family"].map(_own_parameter)
+    legacy = out["weak_model"].map(is_missing) & ~out["weak_fit"].map(is_missing)
+    if legacy.any():  # runs from before weak labellers were a choice used the default one
+        out = out.copy()
+        out["weak_model"] = out["weak_model"].astype(object)
+        out.loc[legacy, "weak_model"] = DEFAULT_WEAK_MODEL
     return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys
+from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, options_key, with_setting_keys
 from noisebench.analysis.results import read_config, read_embeddings, read_metrics, read_noise_json
 from noisebench.analysis.stats import compare_methods, noise_cost
 from noisebench.analysis.summary import method_summary
@@ -169,7 +169,8 @@ def _artifact_level(meta: Mapping[str, Any]) -> dict[str, Any]:
     if is_clean(family):
         return dict.fromkeys(NOISE_KEYS, None) | {"noise_family": family, "noise_level": math.nan}
     relabel = meta.get("n_relabel")
-    setup = {"weak_fit": (meta.get("weak_model") or {}).get("fit"),
+    weak = meta.get("weak_model") or {}
+    setup = {"weak_fit": weak.get("fit"), "weak_model": weak.get("kind"), "weak_options": options_key(weak.get("options")),
              "n_relabel": None if relabel in (None, "all") else relabel}
     if meta.get("target_rate") is not None:
         return {"noise_family": family, "noise_param": TARGET_RATE.name, "noise_level": float(meta["target_rate"]),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from noisebench.analysis.keys import options_key
 from noisebench.errors import ConfigError
 from noisebench.methods import get_method, hyper_parameter_names
 from noisebench.noise.families import get_family, is_clean
@@ -103,6 +104,8 @@ def flatten_config(config: dict[str, Any]) -> dict[str, Any]:
         if name in config and name not in params and (declared is None or name in declared):
             params[name] = config[name]
     row.update({k: v for k, v in params.items() if v is not None})
+    if isinstance(row.get("weak_options"), dict):  # one text value: a mapping cannot key a setting, and all-empty ones cannot go to Parquet
+        row["weak_options"] = options_key(row["weak_options"])
     for key, param in _LEGACY_LEVELS.items():
         if config.get(key) is not None and row.get("noise_level") is None:
             row["noise_level"], row["noise_param"] = config[key], param

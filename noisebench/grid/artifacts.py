@@ -1,4 +1,4 @@
-"""Shared noise artifacts for grid runs: one per (task, family, level, data_seed, noise_seed, n_relabel)."""
+"""Shared noise artifacts for grid runs: one per (task, family, level, weak labeller and fit, data_seed, noise_seed, n_relabel)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def noise_spec(config: RunConfig) -> NoiseSpec | None:
     return NoiseSpec(
         family=config.noise_family, level=config.noise_level, noise_seed=config.noise_seed,
         data_seed=config.data_seed, n_relabel=config.n_relabel, noise_param=config.noise_param,
-        weak_fit=config.weak_fit,
+        weak_fit=config.weak_fit, weak_model=config.weak_model, weak_options=tuple(sorted(config.weak_options.items())),
     )
 
 
@@ -48,7 +48,7 @@ def needed_artifacts(configs: Iterable[RunConfig]) -> dict[tuple[str, NoiseSpec]
 
 
 def artifact_path(results_dir: Path, task: str, spec: NoiseSpec) -> Path:
-    """``noise/<task>/<family>-<T0.5|target0.2>[-<fit>]/data<d>-noise<n>``, plus ``-relabel<k>`` unless
+    """``noise/<task>/<family>-<T0.5|target0.2>[-<labeller>[-<options hash>]][-<fit>]/data<d>-noise<n>``, plus ``-relabel<k>`` unless
     the whole pool is relabelled."""
     seeds = f"data{spec.data_seed}-noise{spec.noise_seed}"
     if spec.n_relabel is not None:

@@ -37,14 +37,17 @@ class NoiseArtifact:
     labels: pd.DataFrame
 
     def run_fields(self) -> dict[str, Any]:
-        """The run-config fields this artifact stands for: family, level, noise and data seeds."""
+        """The run-config fields this artifact stands for: family, level, weak labeller and fit, noise and data seeds."""
         seeds, params = self.meta.get("seeds", {}), self.meta.get("params", {})
         target = self.meta.get("target_rate")
+        weak = self.meta.get("weak_model") or {}
         return {
             "noise_family": self.meta.get("family"),
             "noise_param": TARGET_RATE.name if target is not None else next(iter(params), None),
             "noise_level": target if target is not None else next(iter(params.values()), None),
-            "weak_fit": self.meta.get("weak_model", {}).get("fit"),
+            "weak_fit": weak.get("fit"),
+            "weak_model": weak.get("kind"),
+            "weak_options": dict(weak.get("options") or {}),
             "n_relabel": None if self.meta.get("n_relabel", "all") == "all" else self.meta["n_relabel"],
             "noise_seed": seeds.get("noise_seed"),
             "data_seed": seeds.get("data_seed"),

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from noisebench.assets import DEFAULT_ENCODER_ASSET
 from noisebench.data.sampling import nested_order
 from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
@@ -16,20 +17,23 @@ from noisebench.noise.artifact import noise_summary, write_artifact
 from noisebench.noise.calibrate import solve_level
 from noisebench.noise.families import TARGET_RATE, NoiseFamily, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
-from noisebench.noise.weak import DEFAULT_WEAK_FIT, WEAK_KIND, WeakScores, check_weak_fit, weak_scores
+from noisebench.noise.weak import DEFAULT_WEAK_FIT, WeakScores, check_weak_fit, get_labeller, resolve_weak, weak_folder_suffix, weak_scores
 from noisebench.progress import progress_bar
 
 
 @dataclass(frozen=True)
 class NoiseSpec:
-    """One artifact to make: the family and its level, seeds, how many pool examples to relabel, and how
-    the weak model is fitted.
+    """One artifact to make: the family and its level, seeds, how many pool examples to relabel, and which
+    weak labeller scores the examples and how it is fitted.
 
     ``level`` is a value of ``noise_param``: the family's own parameter (None: that one) or
     ``target_rate``, in which case the family's parameter is solved so that the expected noise rate
     over the relabelled examples equals the level. ``weak_fit`` applies to families that need a weak
     model (None: the default, in-sample) and must be None for the others. ``n_relabel=None``
-    relabels the whole pool. Examples are taken (and drawn) in the pool's nested order for
+    relabels the whole pool. ``weak_model`` (None: the default, tfidf-logreg) and ``weak_options``
+    (name-value pairs, sorted) also apply only to such families; an option left out takes its default,
+    and a default that is "the run's model" is the default encoder asset here (a NoiseSpec knows no run:
+    RunConfig and the CLI fill it first). Examples are taken (and drawn) in the pool's nested order for
     ``data_seed``, so an artifact for N covers the training subset of every n_train <= N.
     """
 
@@ -40,16 +44,20 @@ class NoiseSpec:
     n_relabel: int | None = None
     noise_param: str | None = None
     weak_fit: str | None = None
+    weak_model: str | None = None
+    weak_options: tuple[tuple[str, str], ...] = ()
 
     def validate(self, pool_size: int) -> None:
         level_parameter(self.family, self.noise_param).check(self.level)
         for name, seed in (("noise_seed", self.noise_seed), ("data_seed", self.data_seed)):
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {seed!r}")
+        given = [k for k in ("weak_fit", "weak_model", "weak_options") if getattr(self, k)]
+        if given and not self.noise_family.needs_weak_model:
+            raise ConfigError(f"noise family {self.family} uses no weak model, so it takes no {', '.join(given)}")
         if self.weak_fit is not None:
-            if not self.noise_family.needs_weak_model:
-                raise ConfigError(f"noise family {self.family} uses no weak model, so it takes no weak fit")
             check_weak_fit(self.weak_fit)
+        self.resolved_weak()
         if self.n_relabel is not None and not 1 <= self.n_relabel <= pool_size:
             raise DataError(f"n_relabel={self.n_relabel} must be between 1 and the pool size {pool_size}")
 
@@ -65,9 +73,19 @@ class NoiseSpec:
     def resolved_weak_fit(self) -> str | None:
         return (self.weak_fit or DEFAULT_WEAK_FIT) if self.noise_family.needs_weak_model else None
 
+    def resolved_weak(self) -> tuple[str, dict[str, str]] | None:
+        """``(labeller, options)`` with defaults filled, or None for a family without a weak model."""
+        if not self.noise_family.needs_weak_model:
+            return None
+        return resolve_weak(self.weak_model, dict(self.weak_options), model=DEFAULT_ENCODER_ASSET)
+
     def folder_name(self) -> str:
-        """``T0.5``, ``r0.2``, ``target0.2``; with ``-<fit>`` for a weak fit other than the default."""
+        """``T0.5``, ``r0.2``, ``target0.2``; with ``-<labeller>[-<options hash>]`` for a weak labeller other than
+        the default and ``-<fit>`` for a weak fit other than the default."""
         name = f"target{self.level:g}" if self.is_target else self.noise_family.folder_name(self.level)
+        weak = self.resolved_weak()
+        if weak is not None:
+            name += weak_folder_suffix(*weak)
         fit = self.resolved_weak_fit
         return name if fit in (None, DEFAULT_WEAK_FIT) else f"{name}-{fit}"
 
@@ -80,20 +98,23 @@ def relabel_frame(task: TaskData, spec: NoiseSpec) -> pd.DataFrame:
     return task.pool.iloc[order].reset_index(drop=True)
 
 
-_SCORES_CACHE: dict[tuple[str, str, int, str, str], WeakScores] = {}
+_SCORES_CACHE: dict[tuple, WeakScores] = {}
 
 
-def scores_for(task: TaskData, frame: pd.DataFrame, fit: str) -> WeakScores:
-    """The weak model's scores for ``frame``, in its order.
+def scores_for(task: TaskData, frame: pd.DataFrame, fit: str, labeller: str, options: dict[str, str]) -> WeakScores:
+    """The weak labeller's scores for ``frame``, in its order.
 
-    The model is fitted on the examples sorted by id, so it depends on which examples are relabelled,
+    The labeller is fitted on the examples sorted by id, so it depends on which examples are relabelled,
     not on their order: every data_seed relabelling the whole pool shares one weak model. Cached per
-    process per (task data, example set, fit).
+    process per (task data, example set, fit, labeller and options).
     """
     canonical = frame.sort_values("id", kind="stable").reset_index(drop=True)
-    key = (task.name, frame_hash(canonical), task.num_labels, fit, frame_hash(task.weak_train))
+    key = (task.name, frame_hash(canonical), task.label_names, fit, frame_hash(task.weak_train), labeller, tuple(sorted(options.items())))
     if key not in _SCORES_CACHE:
-        _SCORES_CACHE[key] = weak_scores(canonical, fit=fit, weak_train=task.weak_train, dev=task.dev, num_labels=task.num_labels)
+        _SCORES_CACHE[key] = weak_scores(
+            canonical, fit=fit, weak_train=task.weak_train, dev=task.dev, labeller=get_labeller(labeller),
+            options=options, label_names=task.label_names,
+        )
     cached = _SCORES_CACHE[key]
     position = pd.Series(range(len(canonical)), index=canonical["id"].to_numpy())
     return dataclasses.replace(cached, log_probs=cached.log_probs[position.loc[frame["id"].to_numpy()].to_numpy()])
@@ -113,7 +134,8 @@ def relabel(task: TaskData, spec: NoiseSpec) -> Relabelled:
     """Draw the noisy labels of ``spec`` (solving the family's level first for a target rate)."""
     family = spec.noise_family
     frame = relabel_frame(task, spec)
-    scores = scores_for(task, frame, spec.resolved_weak_fit) if family.needs_weak_model else None
+    weak = spec.resolved_weak()
+    scores = None if weak is None else scores_for(task, frame, spec.resolved_weak_fit, *weak)
     inputs = family.make_inputs(frame, task.num_labels, None if scores is None else scores.log_probs)
     level = solve_level(family, inputs, spec.level) if spec.is_target else spec.level
     noisy = family.draw(inputs, level, spec.noise_seed)
@@ -135,14 +157,19 @@ def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, A
     }
     if spec.is_target:
         meta["target_rate"] = spec.level
-    if made.scores is not None:
+    weak = spec.resolved_weak()
+    if made.scores is not None and weak is not None:
         meta["weak_model"] = {
-            "kind": WEAK_KIND,
+            "kind": weak[0],
+            "options": weak[1],
             "fit": made.scores.fit,
+            "fitted": made.scores.fitted,
             "train_size": made.scores.train_size,
             "folds": made.scores.folds,
             "dev_accuracy": made.scores.dev_accuracy,
             "fit_accuracy": made.scores.fit_accuracy,
+            **made.scores.provenance,
+            **({} if made.scores.fitted else {"note": "read, not fitted: every fit mode gives the same scores"}),
         }
     return meta
 
@@ -152,8 +179,13 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
     (a target rate out of reach fails here) before anything is written."""
     for spec in specs:
         spec.validate(len(task.pool))
+        spec.noise_family.check_classes(task.num_labels)
     taken = [p for p in out_dirs if Path(p).exists()]
     if taken:
         raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
+    for spec in specs:  # fit or read every weak labeller first: a bad predictions file or encoder fails before the bar starts
+        weak = spec.resolved_weak()
+        if weak is not None:
+            scores_for(task, relabel_frame(task, spec), spec.resolved_weak_fit, *weak)
     made = [relabel(task, spec) for spec in progress_bar(specs, desc="relabelling", unit="artifact", disable=not progress)]
     return [write_artifact(out_dir, m.labels, build_meta(task, spec, m)) for spec, out_dir, m in zip(specs, out_dirs, made)]

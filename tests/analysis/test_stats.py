@@ -339,8 +339,8 @@ def test_holm_ignores_nan():
 def test_compare_methods_table():
     out = compare_methods(make_table())
     assert list(out.columns[: len(cell_keys())]) == list(cell_keys())
-    assert cell_keys()[:12] == ("task", "model", "n_train", "noise_family", "noise_param", "noise_level", "weak_fit",
-                                "n_relabel", "pooling", "init_from", "baseline_method", "treatment_method")
+    assert cell_keys()[:14] == ("task", "model", "n_train", "noise_family", "noise_param", "noise_level", "weak_fit",
+                                "weak_model", "weak_options", "n_relabel", "pooling", "init_from", "baseline_method", "treatment_method")
     for col in ("n_pairs", "n_unpaired_baseline", "n_unpaired_treatment", "mean_baseline", "mean_treatment",
                 "mean_diff", "ci_low", "ci_high", "ci_method", "p_ttest", "p_signflip",
                 "signflip_exact", "p_wilcoxon", "p_holm", "significant"):
@@ -552,3 +552,27 @@ def test_analysis_does_not_import_training_code():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_runs_with_different_weak_labellers_never_pair():
+    """The same T under tf-idf and under an encoder probe is different noise: two cells, not one pooled cell."""
+    table = make_table()
+    noisy = table["noise_family"] != "none"
+    probe = table[noisy].assign(weak_model="encoder-probe", weak_options='{"encoder": "m"}', test_accuracy=lambda t: t["test_accuracy"] - 0.1)
+    both = pd.concat([table.assign(weak_model=np.where(noisy, "tfidf-logreg", None)), probe], ignore_index=True)
+    out = compare_methods(both)
+    alone = compare_methods(table)
+    cells = out[out["noise_family"] == "temperature"]
+    assert set(cells["weak_model"]) == {"tfidf-logreg", "encoder-probe"}
+    assert len(cells) == 2 * len(alone[alone["noise_family"] == "temperature"])
+    tfidf = cells[cells["weak_model"] == "tfidf-logreg"].sort_values(["noise_level", "treatment_method"])["mean_diff"].to_numpy()
+    reference = alone[alone["noise_family"] == "temperature"].sort_values(["noise_level", "treatment_method"])["mean_diff"].to_numpy()
+    np.testing.assert_allclose(tfidf, reference)
+
+
+def test_legacy_rows_with_a_weak_fit_get_the_default_labeller():
+    from noisebench.analysis.keys import with_setting_keys
+
+    legacy = pd.DataFrame({"noise_family": ["temperature", "none"], "noise_param": ["temperature", None], "weak_fit": ["in-sample", None]})
+    out = with_setting_keys(legacy)
+    assert out["weak_model"].tolist()[0] == "tfidf-logreg" and out["weak_model"].isna().tolist()[1]
