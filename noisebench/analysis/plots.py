@@ -343,6 +343,12 @@ def draw_noise_rates(rates: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
+TRANSITION_ANNOTATED_SHARES: int = 8
+"""Up to this many classes a transition cell shows its count and row share; above, its count only."""
+TRANSITION_MAX_SIDE_IN: float = 10.0
+"""The transition figure grows 1.1 in per class up to this side, so 20 classes stay legible on a page."""
+
+
 def draw_transition(matrix: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Heatmap of clean → noisy counts coloured by row percentage, each cell annotated with count and %.
 
@@ -354,13 +360,15 @@ def draw_transition(matrix: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     row_sums = counts.sum(axis=1, keepdims=True)
     pct = np.divide(counts, row_sums, out=np.zeros_like(counts), where=row_sums > 0) * 100
     image = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+    many = k > TRANSITION_ANNOTATED_SHARES  # small cells: the count alone; the colour still gives the share
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{int(counts[i, j])}\n({pct[i, j]:.1f}%)", ha="center", va="center",
-                    color="white" if pct[i, j] > 55 else "black", fontsize=10 if k <= 4 else 8 if k <= 8 else 6)
+            ax.text(j, i, f"{int(counts[i, j])}" if many else f"{int(counts[i, j])}\n({pct[i, j]:.1f}%)", ha="center",
+                    va="center", color="white" if pct[i, j] > 55 else "black", fontsize=10 if k <= 4 else 8 if k <= 8 else 6)
     labels = list(matrix.columns)
-    ax.set_xticks(range(k), labels, rotation=30 if max(len(str(x)) for x in labels) > 6 else 0)
-    ax.set_yticks(range(k), list(matrix.index))
+    ax.set_xticks(range(k), labels, rotation=90 if many else 30 if max(len(str(x)) for x in labels) > 6 else 0,
+                  fontsize=7 if many else None)
+    ax.set_yticks(range(k), list(matrix.index), fontsize=7 if many else None)
     ax.set_xlabel("noisy label")
     ax.set_ylabel("clean label")
     ax.figure.colorbar(image, ax=ax, label="% of the clean label's examples", shrink=0.8)
@@ -569,7 +577,7 @@ def noise_rate_figure(draws: pd.DataFrame) -> Figure:
 def transition_figure(path: Path | str) -> Figure:
     """Clean → noisy heatmap of a noise artifact or run directory."""
     matrix = prepare.transition_matrix(path)
-    side = max(4.6, 1.1 * matrix.shape[0] + 2.6)
+    side = max(4.6, min(1.1 * matrix.shape[0] + 2.6, TRANSITION_MAX_SIDE_IN))
     fig, ax = plt.subplots(figsize=(side + 0.8, side), layout="constrained")
     draw_transition(matrix, ax=ax)
     return fig

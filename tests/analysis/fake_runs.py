@@ -80,9 +80,29 @@ def config_of(row: dict, *, legacy: bool = False) -> dict:
     return {**config, **params}
 
 
+def fake_counts(n_corrupted: int, num_labels: int, n_examples: int = 100) -> list[list[int]]:
+    """Transition counts of ``n_examples`` labels, ``n_corrupted`` of them moved.
+
+    Two classes: the historic ``[[50 - k//2, k//2], [k - k//2, 50 - (k - k//2)]]`` whatever ``n_examples``.
+    More classes: the examples split as evenly as the count allows, the corrupted ones dealt out in turn to
+    the (clean, noisy) off-diagonal cells, row by row.
+    """
+    if num_labels == 2:
+        return [[50 - n_corrupted // 2, n_corrupted // 2], [n_corrupted - n_corrupted // 2, 50 - (n_corrupted - n_corrupted // 2)]]
+    counts = np.diag([n_examples // num_labels + (c < n_examples % num_labels) for c in range(num_labels)])
+    cells = [(i, j) for i in range(num_labels) for j in range(num_labels) if i != j]
+    for m in range(n_corrupted):
+        i, j = cells[m % len(cells)]
+        counts[i, i] -= 1
+        counts[i, j] += 1
+    return counts.tolist()
+
+
 def write_runs(root: Path, table: pd.DataFrame, history: pd.DataFrame | None = None, *, legacy: bool = False,
                embeddings: dict[str, int] | None = None, label_names=("rotten", "fresh")) -> Path:
-    """Run directories as the trainer writes them; ``embeddings`` maps run_id -> number of test points."""
+    """Run directories as the trainer writes them; ``embeddings`` maps run_id -> number of test points.
+
+    The transition matrix (and the embeddings' labels) have ``len(label_names)`` classes (:func:`fake_counts`)."""
     rng = np.random.default_rng(3)
     history = make_history(table) if history is None else history
     for r in table.to_dict("records"):
@@ -92,7 +112,7 @@ def write_runs(root: Path, table: pd.DataFrame, history: pd.DataFrame | None = N
         metrics = {
             **{m: r[m] for m in METRICS if m in r},
             "transition_matrix": {"orientation": "rows=clean, cols=noisy", "labels": list(label_names),
-                                  "counts": [[50 - k // 2, k // 2], [k - k // 2, 50 - (k - k // 2)]]},
+                                  "counts": fake_counts(k, len(label_names), int(r["n_train"]))},
             "history": [{k2: _none(v) for k2, v in h.items() if k2 != "run_id"}
                         for h in history[history["run_id"] == r["run_id"]].to_dict("records")],
             "versions": {"noisebench": "0.1.0", "torch": "2.13.0", "transformers": "4.50.0", "python": "3.11.9"},
@@ -101,13 +121,17 @@ def write_runs(root: Path, table: pd.DataFrame, history: pd.DataFrame | None = N
         (d / "metrics.json").write_text(json.dumps(metrics))
         (d / "DONE").write_text("")
         if embeddings and r["run_id"] in embeddings:
-            write_embeddings(d, embeddings[r["run_id"]], rng)
+            write_embeddings(d, embeddings[r["run_id"]], rng, num_labels=len(label_names))
     return root
 
 
-def write_embeddings(run_dir: Path, n: int, rng: np.random.Generator, d: int = 8) -> None:
-    labels = rng.integers(0, 2, n)
-    cls = rng.normal(0, 1, (n, d)) + 2.5 * labels[:, None] * np.eye(d)[0]
+def write_embeddings(run_dir: Path, n: int, rng: np.random.Generator, d: int = 8, *, num_labels: int = 2) -> None:
+    """``n`` test points in ``d`` dimensions (at least ``num_labels - 1``); class c is shifted by 2.5 along axis
+    c - 1 (class 0 stays at 0)."""
+    d = max(d, num_labels - 1)
+    labels = rng.integers(0, num_labels, n)
+    shift = np.vstack([np.zeros(d), 2.5 * np.eye(d)])[: num_labels]
+    cls = rng.normal(0, 1, (n, d)) + shift[labels]
     np.savez(run_dir / "embeddings.npz", cls=cls, labels=labels)
 
 

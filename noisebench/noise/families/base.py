@@ -59,6 +59,13 @@ class NoiseFamily(ABC):
         the weak model's log-probabilities; a family that reads other columns (e.g. rater scores) overrides it."""
         return NoiseInputs(frame["label"].to_numpy(), num_labels, weak_log_probs)
 
+    def check_classes(self, num_labels: int) -> None:
+        """Raise ConfigError if this family cannot relabel a task with ``num_labels`` classes (default: any K).
+
+        Called for every artifact before any labeller is fitted or label drawn, so a family bound to a class
+        count (a K×K matrix file) fails in one line, not after minutes of work on the other levels.
+        """
+
     def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
         """The level whose expected rate is ``rate``, where a closed form exists (None: solve numerically)."""
         return None

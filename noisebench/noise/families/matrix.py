@@ -106,9 +106,12 @@ class MatrixFamily(NoiseFamily):
             )
         return min(rate / full, 1.0)
 
+    def check_classes(self, num_labels: int) -> None:
+        if len(self.matrix) != num_labels:
+            raise ConfigError(f"noise family {self.name}: its matrix has {len(self.matrix)} classes but the task has {num_labels}")
+
     def _check_classes(self, inputs: NoiseInputs) -> None:
-        if len(self.matrix) != inputs.num_labels:
-            raise ConfigError(f"noise family {self.name}: its matrix has {len(self.matrix)} classes but the task has {inputs.num_labels}")
+        self.check_classes(inputs.num_labels)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MatrixFamily) and self.name == other.name and np.array_equal(self.matrix, other.matrix)
