@@ -14,6 +14,7 @@ from typing import get_args
 import click
 
 from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
+from noisebench.grid.executors import EXECUTORS
 from noisebench.outputs import check_writable_dir, refuse_existing
 from noisebench.methods.ce_scl import CE_SCL
 from noisebench.parameters import Parameter
@@ -124,19 +125,39 @@ def _given(values: dict[str, object]) -> dict[str, object]:
     return {k.removeprefix("param_"): v for k, v in values.items() if k.startswith("param_") and v not in (None, ())}
 
 
+def _register_tasks_files(ctx: click.Context, param: click.Parameter, paths: tuple[Path, ...]) -> None:
+    from noisebench.data.declared import register_tasks_file
+
+    for path in paths:
+        register_tasks_file(path)
+
+
+def _tasks_file_option(command: Callable) -> Callable:
+    """``--tasks-file FILE`` (repeatable): register the tasks a YAML file declares, before anything looks a task up."""
+    return click.option(
+        "--tasks-file", type=click.Path(path_type=Path, dir_okay=False), multiple=True, expose_value=False, is_eager=True,
+        callback=_register_tasks_files, help="YAML file declaring your own tasks (data files or a hub dataset); repeat for several. See README 'Extending'.",
+    )(command)
+
+
 @main.command()
+@_tasks_file_option
 @click.option("--task", required=True, help="Task name, e.g. rt-polarity, sst2.")
 @click.option("--family", default=None, help="Noise family (default: temperature, the paper's); see the README for the registered ones.")
 @_parameter_options(_registered_parameters(_family_parameters), multiple=True, owner="the family's level")
 @click.option("--target-rate", "target_rates", type=float, multiple=True, help="Solve the family's parameter so the expected noise rate is this; repeat for several.")
 @click.option("--weak-fit", default=None, help="Weak model fit for families that use one: in-sample (default), held-out, cross-fit.")
+@click.option("--weak-model", default=None, help="Weak labeller for families that use one (default: tfidf-logreg); see 'noisebench list weak-labellers'.")
+@click.option("--weak-predictions", default=None, help="--weak-model predictions: CSV or Parquet with id and one prob_<label name> column per class.")
+@click.option("--weak-encoder", default=None, help=f"--weak-model encoder-probe: the encoder (asset name, local path or hub id; default: {default('model')}).")
+@click.option("--weak-option", "weak_option_pairs", multiple=True, metavar="KEY=VALUE", help="Any other option of the weak labeller; repeat for several.")
 @click.option("--noise-seed", type=int, default=default("noise_seed") or 0, show_default=True)
 @click.option("--data-seed", type=int, default=default("data_seed"), show_default=True, help="Order in which pool examples are relabelled.")
 @click.option("--n-relabel", default="all", show_default=True, help="How many pool examples to relabel (int or 'all').")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True, help="Folder; one artifact per level is made under it.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="GLUE root in the canonical TSV layout.")
 @click.option("--pool-from-dev", is_flag=True, help="Carve the train pool out of dev (for tasks with no train file).")
-def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
+def generate(task, family, target_rates, weak_fit, weak_model, weak_predictions, weak_encoder, weak_option_pairs, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
     """Make noisy training sets (noise artifacts) for a task, one per level of the family's parameter."""
     from noisebench.data.tasks import get_task_spec, load_task
     from noisebench.noise.artifact import read_artifact
@@ -153,7 +174,11 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
     if param not in given and not target_rates:
         raise ConfigError(f"give at least one --{param} or --target-rate for noise family {noise_family.name}")
     levels = [(level, None) for level in given.get(param, ())] + [(rate, TARGET_RATE.name) for rate in target_rates]
-    specs = [NoiseSpec(noise_family.name, level, noise_seed, data_seed, _n_relabel(n_relabel), noise_param=kind, weak_fit=weak_fit) for level, kind in levels]
+    weak_options = _weak_options(weak_model, {"file": weak_predictions, "encoder": weak_encoder}, weak_option_pairs)
+    specs = [
+        NoiseSpec(noise_family.name, level, noise_seed, data_seed, _n_relabel(n_relabel), noise_param=kind, weak_fit=weak_fit, weak_model=weak_model, weak_options=weak_options)
+        for level, kind in levels
+    ]
     for spec in specs:  # validate before touching data or disk
         spec.validate(pool_size=sys.maxsize)
     outs = [out_dir / spec.folder_name() for spec in specs]
@@ -168,15 +193,45 @@ def generate(task, family, target_rates, weak_fit, noise_seed, data_seed, n_rela
         level = ", ".join(f"{k} {v:.4g}" for k, v in meta["params"].items())
         click.echo(
             f"{path}\t{level}\trealised noise {meta['realized_noise_rate']:.3f}\texpected {meta['expected_noise_rate']:.3f}"
-            + (f"\tweak model {weak['fit']}, dev acc {weak['dev_accuracy']:.3f}" if weak else "")
+            + (f"\tweak model {weak['kind']} {weak['fit']}, dev acc {_accuracy(weak['dev_accuracy'])}" if weak else "")
         )
 
 
+_WEAK_OPTION_FLAGS = {"file": "--weak-predictions", "encoder": "--weak-encoder"}
+"""Weak-labeller options that have their own flag on ``generate``; any other is ``--weak-option KEY=VALUE``."""
+
+
+def _weak_options(weak_model: str | None, flagged: dict[str, str | None], pairs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The weak labeller's options from the command line; a flag that the chosen labeller does not take is an error."""
+    from noisebench.noise.weak import DEFAULT_WEAK_MODEL, get_labeller
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--weak-option expects KEY=VALUE, got {pair!r}")
+        options[key.strip()] = value
+    options.update({key: value for key, value in flagged.items() if value is not None})
+    if options:
+        labeller = get_labeller(weak_model or DEFAULT_WEAK_MODEL)
+        takes = [option.name for option in labeller.options]
+        for key in options:
+            if key not in takes:
+                flag = _WEAK_OPTION_FLAGS.get(key, f"--weak-option {key}")
+                raise ConfigError(f"{flag} does not apply to weak labeller {labeller.name} ({'its options: ' + ', '.join(takes) if takes else 'it takes no options'})")
+    return tuple(sorted(options.items()))
+
+
+def _accuracy(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 @main.command()
+@_tasks_file_option
 @click.option("--grid", "grid_file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Run a YAML grid (experiments/*.yaml) instead of one run.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Grid: parallel worker processes (local) or concurrent jobs (submitit local).")
 @click.option("--shard", default=None, help="Grid: run only shard i/N (by run_id hash).")
-@click.option("--executor", type=click.Choice(["local", "submitit"]), default="local", show_default=True, help="Grid: local processes or Slurm job arrays through submitit.")
+@click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True, help="Grid: local processes or Slurm job arrays through submitit.")
 @click.option("--cluster", type=click.Choice(["auto", "slurm", "local"]), default="auto", show_default=True, help="submitit cluster (auto: Slurm if available, else local processes).")
 @click.option("--partition", default=None, help="Slurm partition (overrides the grid's executor.partition).")
 @click.option("--gpus-per-run", type=click.IntRange(min=1), default=None, help="Grid: data-parallel processes (GPUs) per run; submitit only (overrides executor.gpus_per_run).")
@@ -210,11 +265,11 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
     if grid_file is not None:
         _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, gpus_per_run=gpus_per_run, dry_run=dry_run, data_dir=data_dir)
         return
-    from noisebench.data.tasks import get_task_spec
+    from noisebench.data.tasks import get_task_spec, task_label_names
     from noisebench.noise.artifact import read_artifact
     from noisebench.train.rundir import is_done, resolve_init_from, run_path, write_done
 
-    spec = get_task_spec(task)
+    get_task_spec(task)
     artifact = read_artifact(noise_dir) if noise_dir is not None else None  # integrity checked here, before any training
     if artifact is not None:
         artifact.require_task(task)
@@ -236,7 +291,8 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
     from noisebench.train.encoder import check_model  # heavy imports (torch, transformers) after the cheap checks
 
     init_path = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
-    check_model(config.model, len(spec.label_names), init_path)  # before the data: a bad --model fails in seconds
+    num_labels = len(task_label_names(task, data_dir=data_dir, pool_from_dev=pool_from_dev))  # a declared task may name its classes only in its data
+    check_model(config.model, num_labels, init_path)  # before training: a bad --model fails in seconds
     from noisebench.train.run import run_training
 
     output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir)
@@ -276,6 +332,21 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
         for run_id in summary.failed:
             click.echo(f"failed: {results_dir / 'runs' / run_id / 'traceback.txt'}", err=True)
         sys.exit(1)
+
+
+@main.command(name="list")
+@_tasks_file_option
+@click.argument("section", required=False, type=click.Choice(["tasks", "weak-labellers", "families", "methods", "executors"]))
+def list_registered(section: str | None) -> None:
+    """What can be named in a command or grid: tasks, weak labellers, noise families, methods, executors."""
+    from noisebench.listing import SECTIONS
+
+    chosen = {"families": "noise families", "weak-labellers": "weak labellers"}.get(section or "", section)
+    for title, rows in SECTIONS.items():
+        if chosen in (None, title):
+            click.echo(f"{title}:")
+            for name, what in rows():
+                click.echo(f"  {name:<16} {what}")
 
 
 @main.command()

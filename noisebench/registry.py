@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -39,11 +39,22 @@ def load_plugins() -> None:
 
 
 class Registry(Generic[T]):
-    """Name -> entry. ``kind`` names the entries in error messages ("noise family", "method")."""
+    """Name -> entry. ``kind`` names the entries in error messages ("noise family", "method").
 
-    def __init__(self, kind: str) -> None:
+    ``on_first_use`` runs once, after the plugins, the first time the registry is read: the task registry
+    uses it to register the tasks files named in the environment, so spawned grid workers see them too.
+    """
+
+    def __init__(self, kind: str, *, on_first_use: Callable[[], None] | None = None) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._on_first_use = on_first_use
+
+    def _load(self) -> None:
+        load_plugins()
+        if self._on_first_use is not None:
+            hook, self._on_first_use = self._on_first_use, None
+            hook()
 
     def register(self, name: str, entry: T) -> T:
         """Add ``entry`` under ``name``; registering the same name twice is an error unless it is the same entry."""
@@ -55,20 +66,20 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The entry called ``name``; an unknown name is a ConfigError listing the known ones."""
-        load_plugins()
+        self._load()
         try:
             return self._entries[name]
         except KeyError:
             raise ConfigError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}") from None
 
     def names(self) -> tuple[str, ...]:
-        load_plugins()
+        self._load()
         return tuple(self._entries)
 
     def __contains__(self, name: object) -> bool:
-        load_plugins()
+        self._load()
         return name in self._entries
 
     def __iter__(self) -> Iterator[T]:
-        load_plugins()
+        self._load()
         return iter(list(self._entries.values()))

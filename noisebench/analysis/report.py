@@ -28,26 +28,19 @@ from noisebench.analysis.results import run_versions
 from noisebench.analysis.keys import NOISE_SETUP_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.stats import BASE_KEYS, MIN_PAIRS_WILCOXON, format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.values import is_missing
+from noisebench.data.tasks import paper_counterpart, paper_task_name, shown_task_name
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE, hyper_parameter_names
 from noisebench.noise.families import get_family, is_clean
 
-__all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER", "CLOSEST_PAPER_TASK"]
+__all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER"]
 
 log = logging.getLogger(__name__)
 
 ALPHA: float = 0.05
 """Level of the ``significant`` column and of the replication rule."""
 PAPER_ENCODER: str = "roberta-large"
-CLOSEST_PAPER_TASK: dict[str, tuple[str, str]] = {
-    "rt-polarity": ("sst2", "binary sentiment of movie-review sentences, like rt-polarity"),
-}
-"""Tasks that are not in the paper -> (closest paper task, why it is the closest)."""
 TOP_K: int = 3
-PAPER_TASK_NAMES: dict[str, str] = {
-    "sst2": "SST-2", "qnli": "QNLI", "mnli": "MNLI", "cola": "CoLA", "mrpc": "MRPC", "rte": "RTE",
-    "amazon2": "Amazon-2", "yelp2": "Yelp-2",
-}
 _VERDICTS = ("replicated", "not replicated", "not confirmed at this sample size", "not comparable")
 _PAPER_PAIR = f"{PAPER_TREATMENT} − {PAPER_BASELINE}"
 _PAPER_PARAMETER = get_family(PAPER_FAMILY).parameter.name
@@ -495,6 +488,9 @@ def _match(row: Mapping[str, Any]) -> pd.DataFrame:
     if not is_clean(row.get("noise_family")) and row.get("noise_param") != _PAPER_PARAMETER:
         return paper_table().iloc[0:0]  # a target rate is not the paper's T, whatever the number
     cell = {k: row.get(k) for k in ("task", "n_train", "noise_family", "noise_level")}
+    key, note = paper_counterpart(str(row.get("task")))
+    if key is not None and note is None:
+        cell["task"] = key  # the same task under the paper's name (amazon-polarity is the paper's amazon2)
     try:
         return match_paper(cell)
     except ValueError as exc:
@@ -564,7 +560,7 @@ def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) ->
             format_p(row["p_holm"]), _top_k(summary, row) if has_top else "n/a",
             *(f"{matched.loc[matched['method'] == m, 'mean'].iloc[0]:.1f}" for m in (PAPER_BASELINE, PAPER_TREATMENT)),
             f"{p_delta:+.1f}", verdict])
-        sentences.append(f"- {where} vs {p_table}, {PAPER_TASK_NAMES.get(row['task'], row['task'])}: {sentence}")
+        sentences.append(f"- {where} vs {p_table}, {shown_task_name(str(row['task']))}: {sentence}")
     if table_rows:
         b, t = PAPER_BASELINE, PAPER_TREATMENT
         lines += _md_table(["task", "model", "N", "noise", "paper table", f"ours {b} %", f"ours {t} %", "ours Δ pp [CI]",
@@ -580,11 +576,13 @@ def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) ->
 
 def _reference_target(task: str, paper: pd.DataFrame) -> tuple[str | None, str]:
     """(paper task to quote, how to introduce it) for one of our tasks."""
-    if task in set(paper["task"]):
-        return task, PAPER_TASK_NAMES.get(task, task)
-    if task in CLOSEST_PAPER_TASK:
-        target, why = CLOSEST_PAPER_TASK[task]
-        return target, f"{task} is not in the paper; the closest claim is {PAPER_TASK_NAMES.get(target, target)} ({why})"
+    key, note = paper_counterpart(task)
+    if task in set(paper["task"]) and key in (None, task):
+        return task, paper_task_name(task)
+    if key is not None and note is None:
+        return key, paper_task_name(key)
+    if key is not None:
+        return key, f"{task} is not in the paper; the closest claim is {paper_task_name(key)} ({note})"
     return None, f"{task} is not in the paper and has no close counterpart; all tasks"
 
 
@@ -595,7 +593,7 @@ def _claims(rows: pd.DataFrame, with_task: bool) -> list[str]:
         base, treat = (g.loc[g["method"] == m, "mean"] for m in (PAPER_BASELINE, PAPER_TREATMENT))
         if base.empty or treat.empty:
             continue
-        at = ([PAPER_TASK_NAMES.get(str(task), str(task))] if with_task else []) + (
+        at = ([paper_task_name(str(task))] if with_task else []) + (
             [f"N={_n(n_train)}"] if not is_missing(n_train) else []) + (
             [f"{symbol}={float(level):g}"] if not is_missing(level) else [])
         claims.append(f"{' '.join(at) + ': ' if at else ''}{PAPER_BASELINE} {base.iloc[0]:.1f}% vs {PAPER_TREATMENT} "

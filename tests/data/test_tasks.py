@@ -136,7 +136,7 @@ def test_unknown_task_is_a_data_error_listing_known_tasks() -> None:
         load_task("no-such-task")
     message = str(info.value)
     assert "no-such-task" in message
-    for name in TASKS:
+    for name in TASKS.names():
         assert name in message
     with pytest.raises(DataError):
         get_task_spec("SST-2")

@@ -13,7 +13,7 @@ import pytest
 
 from noisebench.data import vader
 from noisebench.data.tasks import TASKS, frame_hash, load_task
-from noisebench.data.vader import CORPORA, MIN_ABS_MEAN, load_vader
+from noisebench.data.vader import CORPORA, MIN_ABS_MEAN, load_vader, vader_rater_table
 from noisebench.errors import DataError
 from noisebench.noise.families.annotator import AnnotatorFamily
 
@@ -64,11 +64,20 @@ def test_label_is_the_sign_of_the_mean_rating_and_weak_or_duplicated_snippets_ar
     assert (frame["text_pair"] == "").all() and MIN_ABS_MEAN == 0.5
 
 
-def test_each_snippet_keeps_its_raters_scores_as_a_tuple_of_ints(archive: Path) -> None:
+def test_each_snippet_keeps_its_raters_votes_as_class_ids_with_neutral_scores_abstaining(archive: Path) -> None:
     frame = load_vader("movie", archive).set_index("id")
-    assert frame.loc["movie-1", "ratings"] == (3, 2, 2, 0, 4)
+    assert frame.loc["movie-1", "ratings"] == (1, 1, 1, -1, 1)  # scores 3, 2, 2, 0, 4
+    assert frame.loc["movie-2", "ratings"] == (0, 0, 0, 1, 0)  # scores -2, -1, -3, 1, -1
     assert frame.loc["movie-10", "mean_rating"] == pytest.approx(-0.6)
     assert frame.loc["movie-1", "text"] == "A splendid, moving film."
+
+
+def test_vader_scores_are_a_rater_table_with_one_row_per_score() -> None:
+    frame = pd.DataFrame({"id": ["a", "b"], "scores": [(3, 0, -1), (-4, 2)]})
+    table = vader_rater_table(frame)
+    assert table["id"].tolist() == ["a", "a", "a", "b", "b"] and table["rater"].tolist() == [0, 1, 2, 0, 1]
+    labels = table["label"].tolist()
+    assert pd.isna(labels[1]) and labels[:1] + labels[2:] == ["positive", "negative", "negative", "positive"]
 
 
 def test_a_lower_threshold_keeps_weaker_snippets_but_never_a_zero_mean(archive: Path) -> None:
@@ -129,8 +138,8 @@ def _synthetic_corpus(n: int, seed: int = 0) -> list[tuple[str, str, list[int]]]
 
 
 def test_the_vader_tasks_are_registered_for_the_four_corpora() -> None:
-    assert {f"vader-{key}" for key in CORPORA} <= set(TASKS)
-    assert all(TASKS[f"vader-{key}"].label_names == ("negative", "positive") for key in CORPORA)
+    assert {f"vader-{key}" for key in CORPORA} <= set(TASKS.names())
+    assert all(TASKS.get(f"vader-{key}").label_names == ("negative", "positive") for key in CORPORA)
 
 
 def test_a_vader_task_has_fixed_disjoint_stratified_splits_with_ratings_on_the_pool(tmp_path: Path, monkeypatch) -> None:
@@ -139,7 +148,7 @@ def test_a_vader_task_has_fixed_disjoint_stratified_splits_with_ratings_on_the_p
     load_task.cache_clear()
     try:
         task = load_task("vader-amazon")
-        again = TASKS["vader-amazon"].build()
+        again = TASKS.get("vader-amazon").build()
     finally:
         load_task.cache_clear()
     n = sum(len(getattr(task, s)) for s in ("pool", "weak_train", "dev", "test"))
@@ -159,7 +168,7 @@ def test_a_vader_corpus_too_small_for_its_splits_is_a_data_error(tmp_path: Path,
     path = write_archive(tmp_path / "a.tar.gz", {"nyt": MOVIE})
     monkeypatch.setattr(vader, "asset_path", lambda name: path)
     with pytest.raises(DataError, match="too small"):
-        TASKS["vader-nyt"].build()
+        TASKS.get("vader-nyt").build()
 
 
 REAL = {  # task: (test, dev, weak-train, pool sizes), expected k=1 disagreement on the pool (measured)

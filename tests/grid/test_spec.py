@@ -522,7 +522,7 @@ ERROR_CASES = [
     ("unknown-nested-key", "  epochs: 5\n", "  epoch: 5\n", "training.epoch:", "epoch: 5", "did you mean 'epochs'"),
     ("unknown-noise-key", "  n_relabel: all\n", "  n_relabels: all\n", "noise.n_relabels:", "n_relabels", "unknown key"),
     ("old-temperatures-key", "  levels:\n", "  temperatures:\n", "noise.temperatures:", "temperatures:",
-     "known keys: family, levels, target_rates, weak_fit, include_clean, n_relabel"),
+     "known keys: family, levels, target_rates, weak_fit, weak_model, weak_options, include_clean, n_relabel"),
     ("unknown-method-key", "lam: [0.9]", "lamda: [0.9]", "methods[1].lamda:", "lamda", "method ce-scl takes lam, tau"),
     ("unknown-executor-key", "  mem_gb: 16\n", "  mem: 16\n", "executor.mem:", "mem: 16", "unknown key"),
     ("tasks-not-list", "tasks: [rt-polarity]", "tasks: rt-polarity", "tasks:", "tasks:", "must be a list"),
