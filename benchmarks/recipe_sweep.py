@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from noisebench.analysis.results import collect_table
+from noisebench.store.table import collect_table
 from noisebench.grid.runner import run_grid
 from noisebench.methods import BASELINE
 from noisebench.methods.ce_scl import CE_SCL

@@ -11,7 +11,7 @@ from noisebench.data.tasks import load_task
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
 from noisebench.train.run import run_training
-from noisebench.train.rundir import write_done
+from noisebench.store.runs import write_done
 
 pytestmark = [pytest.mark.assets, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from noisebench.errors import RunFileError
-from noisebench.runfiles import read_run_json, require_numbers
+from noisebench.store.read import read_run_json, require_numbers
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,6 @@ differ in any of these never pair or pool. Tables written before a key existed l
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from noisebench.analysis.values import is_missing
@@ -20,7 +18,7 @@ from noisebench.noise.weak import DEFAULT_WEAK_MODEL
 
 __all__ = [
     "PANEL_KEYS", "LEVEL_KEYS", "NOISE_SETUP_KEYS", "TRAINING_KEYS", "SETTING_KEYS", "SEED_KEYS",
-    "OPTIONAL_KEYS", "options_key", "with_setting_keys",
+    "OPTIONAL_KEYS", "with_setting_keys",
 ]
 
 #: (task, encoder, N): what a figure panel and a clean anchor share.
@@ -29,7 +27,7 @@ PANEL_KEYS: tuple[str, ...] = ("task", "model", "n_train")
 #: parameter or the target rate), so T=0.2 and ρ=0.2 are different levels.
 LEVEL_KEYS: tuple[str, ...] = ("noise_family", "noise_param", "noise_level")
 #: How the noise was made (None on clean runs and for families without a weak model): the weak
-#: labeller, its options (one JSON text, :func:`options_key`) and fit mode, how many examples were relabelled.
+#: labeller, its options (one JSON text, :func:`~noisebench.store.rows.options_key`) and fit mode, how many examples were relabelled.
 NOISE_SETUP_KEYS: tuple[str, ...] = ("weak_fit", "weak_model", "weak_options", "n_relabel")
 #: Training choices that are part of a setting (shared by a noisy run and its clean anchor): the
 #: sentence pooling, and the encoder a run starts from when not the pre-trained one (transfer).
@@ -40,11 +38,6 @@ SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + LEVEL_KEYS + NOISE_SETUP_KEYS + TRA
 SEED_KEYS: tuple[str, ...] = ("data_seed", "noise_seed", "train_seed")
 #: Setting columns a legacy table may lack.
 OPTIONAL_KEYS: tuple[str, ...] = ("noise_param",) + NOISE_SETUP_KEYS + TRAINING_KEYS
-
-
-def options_key(options: object) -> str | None:
-    """A weak labeller's options as one table value: sorted JSON text, None when there are none."""
-    return json.dumps(options, sort_keys=True) if isinstance(options, dict) and options else None
 
 
 def _own_parameter(family: object) -> object:

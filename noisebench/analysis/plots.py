@@ -42,6 +42,8 @@ from noisebench.analysis.values import is_missing  # noqa: E402
 from noisebench.io import write_bytes_atomic  # noqa: E402
 from noisebench.methods import BASELINE  # noqa: E402
 from noisebench.noise.families import is_clean  # noqa: E402
+from noisebench.store.layout import run_dir  # noqa: E402
+from noisebench.store.read import has_embeddings, has_metrics  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -659,24 +661,23 @@ def _transition_runs(table: pd.DataFrame, results_dir: Path) -> list[tuple[str, 
         for task, group in at.groupby("task", sort=True):
             group = group.sort_values(["n_train", "run_id"])
             for run_id, n_train in zip(group["run_id"], group["n_train"]):
-                if (results_dir / "runs" / str(run_id) / "metrics.json").is_file():
+                if has_metrics(run_dir(results_dir, run_id)):
                     stem = _slug("transition", task, f"N{_fmt_n(n_train)}", slug)
-                    out.append((stem, results_dir / "runs" / str(run_id)))
+                    out.append((stem, run_dir(results_dir, run_id)))
                     break
     return out
 
 
 def _tsne_pick(table: pd.DataFrame, results_dir: Path) -> tuple[dict[str, Path], str, str] | None:
     """A baseline run and one treatment run (same setting and seeds) with embeddings; noisiest first."""
-    runs = Path(results_dir) / "runs"
-    rows = table[[(runs / str(r) / "embeddings.npz").is_file() for r in table["run_id"]]]
+    rows = table[[has_embeddings(run_dir(results_dir, r)) for r in table["run_id"]]]
     if rows.empty:
         return None
     rows = prepare.with_labels(with_setting_keys(rows)).sort_values(["method", "run_id"], key=lambda s: s.astype(str))
     keys = [*SETTING_KEYS, *SEED_KEYS]
     best = None
     for key, group in prepare.groups(rows, keys):
-        picks = {lab: runs / str(g["run_id"].iloc[0]) for lab, g in group.groupby("method_label", sort=False)}
+        picks = {lab: run_dir(results_dir, g["run_id"].iloc[0]) for lab, g in group.groupby("method_label", sort=False)}
         picks = dict(sorted(picks.items(), key=lambda kv: kv[0] != prepare.method_label(BASELINE, {}))[:2])
         level, family, param = key["noise_level"], key["noise_family"], key["noise_param"]
         rank = (len(picks), not is_clean(family), -1.0 if is_missing(level) else float(level))
@@ -709,7 +710,7 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
                  for (f, p), d in draws.groupby(["noise_family", "noise_param"], sort=True)]
         levels = _highest_levels(table)
         transitions = _transition_runs(table, results_dir)
-        jobs += [(stem, lambda d=run_dir: transition_figure(d)) for stem, run_dir in transitions]
+        jobs += [(stem, lambda d=folder: transition_figure(d)) for stem, folder in transitions]
         if not transitions:
             log.info("plot_all: skipped transition matrices: no metrics.json under %s/runs", results_dir)
     if history.empty or history.get("train_acc_corrupted_noisy", pd.Series(dtype=float)).isna().all():

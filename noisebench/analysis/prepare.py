@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, options_key, with_setting_keys
-from noisebench.analysis.results import read_config, read_embeddings, read_metrics, read_noise_json
+from noisebench.analysis.keys import LEVEL_KEYS, NOISE_SETUP_KEYS, PANEL_KEYS, SETTING_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.stats import compare_methods, noise_cost
 from noisebench.analysis.summary import method_summary
 from noisebench.analysis.values import is_missing
@@ -25,6 +24,8 @@ from noisebench.methods import BASELINE, get_method, hyper_parameter_names
 from noisebench.noise import families
 from noisebench.noise.families import TARGET_RATE, get_family, is_clean
 from noisebench.parameters import Parameter
+from noisebench.store.read import has_config, has_metrics, is_noise_artifact, read_config, read_embeddings, read_metrics, read_noise_json
+from noisebench.store.rows import options_key
 
 NOISE_KEYS: tuple[str, ...] = LEVEL_KEYS + NOISE_SETUP_KEYS
 """What decides a noise draw's labels apart from the seeds (and the task and N)."""
@@ -272,14 +273,14 @@ def transition_matrix(path: Path | str) -> pd.DataFrame:
     (realised noise rate) and ``source`` (what the counts are over).
     """
     path = Path(path)
-    if (path / "noise.json").is_file() or path.name == "noise.json":
+    if is_noise_artifact(path):
         meta = read_noise_json(path)
         family = meta.get("family")
         level_keys = _artifact_level(meta)
         param, level = level_keys["noise_param"], None if is_clean(family) else level_keys["noise_level"]
         source = "noise artifact (whole relabelled pool)"
-    elif (path / "metrics.json").is_file():
-        config = read_config(path) if (path / "config.json").is_file() else {}
+    elif has_metrics(path):
+        config = read_config(path) if has_config(path) else {}
         meta = {**read_metrics(path), "task": config.get("task", "?")}
         family, level = config.get("noise_family"), config.get("noise_level")
         param = level_parameter_name(family, config.get("noise_param")) if not is_clean(family) else None

@@ -24,7 +24,6 @@ import pandas as pd
 
 from noisebench.analysis import prepare
 from noisebench.analysis.paper import PAPER_BASELINE, PAPER_FAMILY, PAPER_TREATMENT, SOURCE, TABLES, match_paper, paper_table
-from noisebench.analysis.results import run_versions
 from noisebench.analysis.keys import NOISE_SETUP_KEYS, TRAINING_KEYS, with_setting_keys
 from noisebench.analysis.stats import BASE_KEYS, MIN_PAIRS_WILCOXON, format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.values import is_missing
@@ -32,6 +31,7 @@ from noisebench.data.tasks import paper_counterpart, paper_task_name, shown_task
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE, hyper_parameter_names
 from noisebench.noise.families import get_family, is_clean
+from noisebench.store.table import run_versions
 
 __all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER"]
 

@@ -10,7 +10,6 @@ read from the results directory; ``init_from`` is resolved as training resolves 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,14 @@ from matplotlib.axes import Axes
 from noisebench.analysis.keys import SEED_KEYS
 from noisebench.analysis.plots import COLORS, PANEL_SIZE, save_figure
 from noisebench.analysis.prepare import method_label, t_interval
-from noisebench.analysis.results import collect_table, read_config
 from noisebench.analysis.values import is_missing
 from noisebench.methods import hyper_parameter_names
+from noisebench.store.layout import named_run_dir
+from noisebench.store.read import has_config, has_metrics, read_config
+from noisebench.store.table import collect_table
 
 PRETRAINED = "pre-trained"
 """Series label of runs that start from the pre-trained encoder."""
-_RUN_ID = re.compile(r"[0-9a-f]{16}")
 SUMMARY_COLUMNS = ["task", "init", "method_label", "n_train", "n", "mean", "ci_low", "ci_high"]
 
 
@@ -38,8 +38,8 @@ def source_label(init_from: Any, results_dir: Path | None = None) -> str:
         return PRETRAINED
     if results_dir is not None:
         name = str(init_from)
-        run_dir = Path(results_dir) / "runs" / name if _RUN_ID.fullmatch(name) else Path(results_dir) / Path(name).expanduser()
-        if (run_dir / "config.json").is_file() and (run_dir / "metrics.json").is_file():
+        run_dir = named_run_dir(results_dir, name)
+        if has_config(run_dir) and has_metrics(run_dir):
             source = read_config(run_dir)
             return f"{source['task']} {method_label(source['method'], source)}"
     return str(init_from)
@@ -50,7 +50,7 @@ def transfer_summary(table: pd.DataFrame, *, labels: Mapping[Any, str] | None = 
     """Mean ``metric`` and t-interval over seed sets per (transfer task, initialisation, method, N).
 
     Args:
-        table: the tidy results table (:func:`~noisebench.analysis.results.collect_table`).
+        table: the tidy results table (:func:`~noisebench.store.table.collect_table`).
         labels: series name per ``init_from`` value (default: the value; ``pre-trained`` when missing).
         metric: a fraction in [0, 1].
         confidence: of the two-sided t-interval (NaN bounds for a single run).

@@ -1,4 +1,4 @@
-"""Tests for noisebench.analysis.results: the tidy table from today's and from legacy run directories."""
+"""Tests for noisebench.store.table: the tidy table from today's and from legacy run directories."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 from fake_runs import CE, SCL, make_table, write_runs
 
-from noisebench.analysis.results import collect_history, collect_table, finished_runs, flatten_config
+from noisebench.store.read import finished_runs
+from noisebench.store.rows import flatten_config
+from noisebench.store.table import collect_history, collect_table
 
 
 def _by_id(table: pd.DataFrame) -> pd.DataFrame:

@@ -14,10 +14,11 @@ import pytest
 
 from noisebench.errors import ConfigError
 from noisebench.grid.claims import claim
-from noisebench.grid.runner import execute_chunk_data_parallel, lock_path, run_grid, submitit_parameters
+from noisebench.grid.runner import execute_chunk_data_parallel, run_grid, submitit_parameters
 from noisebench.grid.spec import ExecutorSpec, expand, load_grid
 from noisebench.schema import RunConfig
-from noisebench.train.rundir import write_done
+from noisebench.store.layout import lock_path
+from noisebench.store.runs import write_done
 
 GRID = """\
 name: ddp

@@ -164,7 +164,7 @@ def test_an_artifact_of_an_earlier_version_means_tfidf_logreg(tmp_path) -> None:
 
 
 def test_the_results_table_holds_runs_with_and_without_weak_options(tmp_path) -> None:
-    from noisebench.analysis.results import flatten_config
+    from noisebench.store.rows import flatten_config
 
     configs = [RunConfig(), RunConfig(**NOISY), RunConfig(**NOISY, weak_model="encoder-probe")]
     pd.DataFrame([flatten_config(c.to_dict()) for c in configs[:2]]).to_parquet(tmp_path / "plain.parquet")  # every weak_options empty

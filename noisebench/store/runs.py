@@ -1,4 +1,4 @@
-"""Run directories: ``<results>/runs/<run_id>/`` with config.json, metrics.json, DONE written last.
+"""Publishing run directories: ``<results>/runs/<run_id>/`` with config.json, metrics.json, DONE written last.
 
 A run trained with ``save_model`` also holds ``model/``: its best-dev classifier and tokenizer
 (``save_pretrained``, safetensors), which another run's ``init_from`` starts from
@@ -12,7 +12,6 @@ traceback and a FAILED marker instead of DONE; a later attempt replaces it.
 from __future__ import annotations
 
 import os
-import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +22,10 @@ import numpy as np
 from noisebench.errors import ModelError
 from noisebench.io import atomic_dir, write_json_atomic
 from noisebench.schema import RunConfig
+from noisebench.store.layout import (
+    CONFIG_FILE, DONE, EMBEDDINGS_FILE, FAILED, METRICS_FILE, MODEL_DIR, RUN_ID, TRACEBACK_FILE, is_done, run_path, runs_root,
+)
 
-DONE = "DONE"
-FAILED = "FAILED"
-MODEL_DIR = "model"
-"""The saved model's folder inside a run directory."""
-RUN_ID = re.compile(r"[0-9a-f]{16}")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
@@ -36,18 +33,6 @@ class SavableModel(Protocol):
     """A fine-tuned model that writes itself (weights, config, tokenizer) into a folder."""
 
     def save(self, folder: Path) -> None: ...
-
-
-def runs_root(results_dir: Path) -> Path:
-    return Path(results_dir) / "runs"
-
-
-def run_path(results_dir: Path, config: RunConfig) -> Path:
-    return runs_root(results_dir) / config.run_id
-
-
-def is_done(path: Path) -> bool:
-    return (Path(path) / DONE).is_file()
 
 
 def _publish(results_dir: Path, config: RunConfig, fill: Callable[[Path], str]) -> Path:
@@ -58,7 +43,7 @@ def _publish(results_dir: Path, config: RunConfig, fill: Callable[[Path], str]) 
     """
     final = run_path(results_dir, config)
     with atomic_dir(final, overwrite=_replaceable, crash_name="run-write") as tmp:
-        write_json_atomic(tmp / "config.json", config.to_dict())
+        write_json_atomic(tmp / CONFIG_FILE, config.to_dict())
         marker = fill(tmp)
         (tmp / marker).write_text("")
     return final
@@ -75,9 +60,9 @@ def write_done(
     """Publish a finished run: config.json, metrics.json, optional embeddings.npz and model/, then DONE."""
 
     def fill(tmp: Path) -> str:
-        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / METRICS_FILE, metrics)
         if embeddings is not None:
-            np.savez_compressed(tmp / "embeddings.npz", cls=embeddings.astype(np.float16), labels=test_labels)
+            np.savez_compressed(tmp / EMBEDDINGS_FILE, cls=embeddings.astype(np.float16), labels=test_labels)
         if model is not None:
             model.save(tmp / MODEL_DIR)
         return DONE
@@ -90,7 +75,7 @@ def write_failed(results_dir: Path, config: RunConfig, error: BaseException) -> 
 
     def fill(tmp: Path) -> str:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        (tmp / "traceback.txt").write_text(text)
+        (tmp / TRACEBACK_FILE).write_text(text)
         return FAILED
 
     return _publish(results_dir, config, fill)
@@ -125,7 +110,8 @@ def resolve_init_from(init_from: str, results_dir: Path | None) -> Path:
         if not (path / MODEL_DIR).is_dir():
             raise ModelError(f"{prefix}: the run saved no model (no {MODEL_DIR}/; train it with save_model true)")
         path = path / MODEL_DIR
-    if not (path / "config.json").is_file() or not any((path / name).is_file() for name in WEIGHT_FILES):
+    if not (path / "config.json").is_file() or not any(  # a saved model's own config (save_pretrained)
+           (path / name).is_file() for name in WEIGHT_FILES):
         raise ModelError(f"{prefix}: neither a finished run directory nor a saved model (config.json and {' or '.join(WEIGHT_FILES[::2])})")
     return path
 
@@ -137,4 +123,4 @@ def _results(init_from: str, results_dir: Path | None) -> Path:
 
 
 def _is_run_dir(path: Path) -> bool:
-    return any((path / name).exists() for name in (DONE, FAILED, MODEL_DIR)) or (path / "metrics.json").is_file()
+    return any((path / name).exists() for name in (DONE, FAILED, MODEL_DIR)) or (path / METRICS_FILE).is_file()
