@@ -23,6 +23,10 @@ class Method:
     ``uses_features(params)`` says whether the loss needs the encoder's sentence features for these
     hyper-parameters (the training loop skips computing them otherwise, so e.g. CE+SCL with λ = 0
     runs exactly the CE computation).
+
+    ``gathers_features``: the loss takes ``gather=True`` and then, in a data-parallel run, scores this
+    rank's shard against the features gathered from every rank and scales itself for DDP's gradient
+    averaging (the SCL-based methods); any other loss is a per-example mean that the loop reweights.
     """
 
     name: str
@@ -30,6 +34,7 @@ class Method:
     hyper_parameters: tuple[Parameter, ...] = ()
     uses_features: Callable[[Mapping[str, float]], bool] = field(default=lambda params: False)
     description: str = ""
+    gathers_features: bool = False
 
     def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
         """Every hyper-parameter, from ``params`` or its default, checked; unknown names are errors."""
@@ -47,7 +52,10 @@ class Method:
             resolved[p.name] = p.check(value)
         return resolved
 
-    def compute_loss(self, logits: Tensor, features: Tensor | None, labels: Tensor, params: Mapping[str, float]) -> Tensor:
+    def compute_loss(self, logits: Tensor, features: Tensor | None, labels: Tensor, params: Mapping[str, float], *, gather: bool = False) -> Tensor:
+        """The loss; ``gather`` (only for a method that ``gathers_features``) scores a rank's shard against the global batch."""
+        if gather:
+            return self.loss(logits, features, labels, **params, gather=True)
         return self.loss(logits, features, labels, **params)
 
     def label(self, params: Mapping[str, float]) -> str:

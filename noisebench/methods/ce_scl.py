@@ -32,4 +32,5 @@ CE_SCL = Method(
     ),
     uses_features=_uses_features,
     description="(1-λ)·CE + λ·SCL (Gunel et al. 2021)",
+    gathers_features=True,
 )

@@ -38,4 +38,5 @@ GCE_SCL = Method(
     hyper_parameters=(Q, *CE_SCL.hyper_parameters),  # the same λ and τ as ce-scl
     uses_features=_uses_features,
     description="(1-λ)·GCE + λ·SCL",
+    gathers_features=True,
 )

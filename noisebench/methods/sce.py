@@ -39,4 +39,5 @@ SCE_SCL = Method(
     hyper_parameters=(ALPHA, BETA, *CE_SCL.hyper_parameters),  # the same λ and τ as ce-scl
     uses_features=_uses_features,
     description="(1-λ)·SCE + λ·SCL",
+    gathers_features=True,
 )

@@ -145,7 +145,7 @@ def check_model(model: str, num_labels: int, init_from: str | None = None) -> No
 def fresh_model(model: str, num_labels: int, seed: int, *, init_from: str | None = None) -> PreTrainedModel:
     """A copy of the pre-trained encoder with its newly added head initialised from ``seed``.
 
-    With ``init_from`` (a saved model folder, see :func:`noisebench.train.rundir.resolve_init_from`)
+    With ``init_from`` (a saved model folder, see :func:`noisebench.store.runs.resolve_init_from`)
     the encoder weights come from that folder and its head is discarded and initialised afresh, as
     for the pre-trained model (the target task may have other classes). The base weights are read
     from disk once per process and copied per run; the head is always re-initialised here, so a

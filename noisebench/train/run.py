@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,41 @@ from noisebench.data.tasks import TaskData, load_task
 from noisebench.errors import ArtifactError, DataError
 from noisebench.faults import crash_point
 from noisebench.methods import get_method
-from noisebench.noise.artifact import NoiseArtifact, noise_summary, read_artifact
+from noisebench.methods.base import Method
+from noisebench.noise.artifact import NoiseArtifact, read_artifact
 from noisebench.noise.families import is_clean
-from noisebench.progress import progress_bar
 from noisebench.schema import RunConfig
+from noisebench.store.runs import resolve_init_from
 from noisebench.train import distributed
-from noisebench.train.batches import EvalBatches, concat, encode, encoded_eval_split, eval_batches, eval_split_batches
+from noisebench.train.batches import (
+    Encoded,
+    EvalBatches,
+    concat,
+    encode,
+    encoded_eval_split,
+    eval_batches,
+    eval_split_batches,
+)
+from noisebench.train.callbacks import (
+    Callback,
+    Callbacks,
+    Checkpoint,
+    EpochState,
+    Memorisation,
+    ModelSelection,
+    Progress,
+    Timing,
+)
 from noisebench.train.distributed import Ranks
-from noisebench.train.encoder import FineTuned, Forward, check_pooling, fresh_model, load_tokenizer, pooled_forward
-from noisebench.train.rundir import resolve_init_from
+from noisebench.train.encoder import (
+    FineTuned,
+    Forward,
+    check_pooling,
+    fresh_model,
+    load_tokenizer,
+    pooled_forward,
+)
+from noisebench.train.selection import DEFAULT_SELECTION, Evaluation, Selection
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +129,18 @@ def data_parallel_step(net: torch.nn.Module, forward: Forward, ranks: Ranks) -> 
     return lambda _net, batch, want_features: wrapped(batch, want_features)
 
 
-def shard_loss(method: Any, params: dict[str, float], ranks: Ranks) -> Any:
+def shard_loss(method: Method, params: dict[str, float], ranks: Ranks) -> Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor, int], torch.Tensor]:
     """``loss(logits, features, y, n_global)`` for this rank's shard, such that DDP's average over ranks
     of its gradient is the single-process gradient on the global batch.
 
-    A single process uses the method's loss as is. In a data-parallel run, a loss taking ``gather``
-    (CE+SCL) scores the shard against the gathered global batch and scales itself; any other loss is
-    a mean over examples, so its shard mean is weighted by K·b_r/B.
+    A single process uses the method's loss as is. In a data-parallel run, a method whose loss gathers
+    features (``Method.gathers_features``, CE+SCL) scores the shard against the gathered global batch and
+    scales itself; any other loss is a mean over examples, so its shard mean is weighted by K·b_r/B.
     """
     if not ranks.is_distributed:
         return lambda logits, features, y, n_global: method.compute_loss(logits, features, y, params)
-    if "gather" in inspect.signature(method.loss).parameters:
-        return lambda logits, features, y, n_global: method.loss(logits, features, y, **params, gather=True)
+    if method.gathers_features:
+        return lambda logits, features, y, n_global: method.compute_loss(logits, features, y, params, gather=True)
     return lambda logits, features, y, n_global: method.compute_loss(logits, features, y, params) * (ranks.world_size * len(y) / n_global)
 
 
@@ -172,35 +198,96 @@ def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -
 
 
 def run_training(
-    config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, results_dir: Path | None = None, progress: bool = True
+    config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, results_dir: Path | None = None, progress: bool = True,
+    selection: str = DEFAULT_SELECTION, patience: int | None = None,
 ) -> RunOutput:
-    """Fine-tune once and return metrics (and test [CLS] embeddings, the best-dev model, when asked).
+    """Fine-tune once and return metrics (and test [CLS] embeddings, the selected model, when asked).
 
-    ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path.
+    ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path. ``selection``
+    names the registered rule that picks the epoch whose weights are tested; ``patience`` stops training
+    after that many epochs without a better score (None: train every epoch).
     """
     started = time.perf_counter()
     init_from = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
+    chosen = Selection.named(selection, patience=patience)
     task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
     subset = sample_subset(task.pool, config.n_train, config.data_seed)
     labels = training_labels(config, task, subset, noise_dir)
     ranks = distributed.setup(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        return _train(config, task, subset, labels, ranks, started, progress, init_from)
+        return _train(config, task, subset, labels, ranks, init_from, chosen, started, progress)
     finally:
         distributed.teardown(ranks)
 
 
-def _train(
-    config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, ranks: Ranks, started: float, progress: bool, init_from: str | None
-) -> RunOutput:
+@dataclass
+class _Training:
+    """The state one run's epochs share: model, forwards, optimiser, data order; it trains an epoch and evaluates."""
+
+    config: RunConfig
+    ranks: Ranks
+    net: torch.nn.Module
+    forward: Forward
+    step_forward: Forward
+    train: Encoded
+    train_and_dev: EvalBatches
+    dev_labels: np.ndarray
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    loss_fn: Callable[[torch.Tensor, torch.Tensor | None, torch.Tensor, int], torch.Tensor]
+    want_features: bool
+    shuffler: torch.Generator
+
+    def train_epoch(self, callbacks: Callback) -> float:
+        """One pass over the training set in a fresh random order; the mean training loss."""
+        self.net.train()
+        device, losses = self.ranks.device, []
+        for global_index in torch.randperm(len(self.train), generator=self.shuffler).split(self.config.batch_size):
+            index = distributed.shard(global_index.numpy(), self.ranks)
+            batch = {k: v.to(device) for k, v in self.train.rows(index).items()}
+            y = torch.as_tensor(self.train.labels[index], device=device)
+            logits, features = self.step_forward(self.net, batch, self.want_features)
+            loss = self.loss_fn(logits, features, y, len(global_index))
+            self.step(loss)
+            losses.append(distributed.mean_over_ranks(loss, self.ranks))
+            callbacks.on_step_end()
+            crash_point("train-step")
+        return float(np.mean(losses))
+
+    def step(self, loss: torch.Tensor) -> None:
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def evaluate(self) -> dict[str, Evaluation]:
+        """The training examples (against their noisy labels) and dev, in one inference pass."""
+        pred, _ = predict(self.net, self.train_and_dev, forward=self.forward)
+        n_train = len(self.train)
+        return {"train": Evaluation(pred[:n_train], self.train.labels), "dev": Evaluation(pred[n_train:], self.dev_labels)}
+
+    def fit(self, callbacks: Callback) -> list[dict[str, Any]]:
+        """Every epoch (or until a callback stops it), calling ``callbacks``; the per-epoch history."""
+        history = []
+        callbacks.on_train_start()
+        for epoch in range(1, self.config.epochs + 1):
+            callbacks.on_epoch_start(epoch)
+            train_loss = self.train_epoch(callbacks)
+            callbacks.on_evaluation_start(epoch)
+            state = EpochState(epoch, train_loss, self.evaluate(), is_last=epoch == self.config.epochs)
+            callbacks.on_epoch_end(state)
+            history.append(state.record)
+            if state.stop:
+                break
+        callbacks.on_train_end()
+        return history
+
+
+def _prepare(config: RunConfig, task: TaskData, train: Encoded, dev: Encoded, ranks: Ranks, init_from: str | None) -> _Training:
+    """Model, forwards, optimiser and data order, in the order that fixes every random draw."""
     device = ranks.device
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True  # the issue's policy: TF32 matmuls allowed on CUDA
-        torch.backends.cudnn.allow_tf32 = True
-    noisy = labels["label_noisy"].to_numpy()
-    train = encode(subset, config.model, config.max_length, task.is_pair, noisy)
-    dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
-    test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, device)
     # one inference pass per epoch serves memorisation (the training examples) and model selection (dev)
     train_and_dev = eval_batches(concat(train, dev, config.model), device)
     net = fresh_model(config.model, task.num_labels, config.train_seed, init_from=init_from).to(device)
@@ -210,94 +297,49 @@ def _train(
     if ranks.is_distributed:
         distributed.check_batches(len(train), config.batch_size, ranks.world_size)
     torch.manual_seed(config.train_seed)  # after loading: a cold from_pretrained draws from the global RNG
-    setup_s = time.perf_counter() - started
-
-    steps_per_epoch = -(-len(train) // config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = -(-len(train) // config.batch_size) * config.epochs
     optimizer = make_optimizer(net, config.lr, config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
-    shuffler = torch.Generator().manual_seed(config.train_seed)
-    corrupted = labels["is_corrupted"].to_numpy()
-    clean = labels["label_clean"].to_numpy()
     method = get_method(config.method)
-    want_features = method.uses_features(config.method_params)
-    loss_fn = shard_loss(method, config.method_params, ranks)
-    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+    return _Training(
+        config, ranks, net, forward, step_forward, train, train_and_dev, dev.labels, optimizer, scheduler,
+        scaler=torch.amp.GradScaler(device.type, enabled=config.precision == "fp16"), loss_fn=shard_loss(method, config.method_params, ranks),
+        want_features=method.uses_features(config.method_params), shuffler=torch.Generator().manual_seed(config.train_seed),
+    )
 
-    history: list[dict[str, Any]] = []
-    best: tuple[float, int, dict[str, torch.Tensor] | None] | None = None
-    train_s = eval_s = 0.0
-    bar = progress_bar(total=total_steps, desc=f"{config.method} {config.task} N={config.n_train}", unit="step", disable=not progress or not ranks.writes, leave=False)
-    for epoch in range(1, config.epochs + 1):
-        tick = time.perf_counter()
-        net.train()
-        losses = []
-        for global_index in torch.randperm(len(train), generator=shuffler).split(config.batch_size):
-            index = distributed.shard(global_index.numpy(), ranks)
-            batch = {k: v.to(device) for k, v in train.rows(index).items()}
-            y = torch.as_tensor(train.labels[index], device=device)
-            logits, features = step_forward(net, batch, want_features)
-            loss = loss_fn(logits, features, y, len(global_index))
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(distributed.mean_over_ranks(loss, ranks))
-            bar.update(1)
-            crash_point("train-step")
-        tock = time.perf_counter()
-        train_s += tock - tick
-        pred, _ = predict(net, train_and_dev, forward=forward)
-        train_pred, dev_pred = pred[: len(train)], pred[len(train) :]
-        dev_acc = float(np.mean(dev_pred == dev.labels))
-        history.append(epoch_record(epoch, float(np.mean(losses)), dev_acc, train_pred, clean, noisy, corrupted))
-        if best is None or dev_acc > best[0]:  # the last epoch's weights stay in the model: no copy needed
-            best = (dev_acc, epoch, None if epoch == config.epochs else {k: v.detach().clone() for k, v in net.state_dict().items()})
-        eval_s += time.perf_counter() - tock
-        bar.set_postfix(dev_acc=f"{dev_acc:.3f}")
-    bar.close()
 
-    tick = time.perf_counter()
-    assert best is not None
-    if best[2] is not None:
-        net.load_state_dict(best[2])
-    test_pred, test_cls = predict(net, test, forward=forward, want_features=config.save_embeddings)
-    eval_s += time.perf_counter() - tick
-    subset_noise = noise_summary(clean, noisy, task.label_names)
+def _callbacks(config: RunConfig, task: TaskData, labels: pd.DataFrame, training: _Training, selection: Selection, started: float, progress: bool) -> Callbacks:
+    """The callbacks of every run, in calling order: selection marks the best epoch before the checkpoint
+    copies it, and timing comes last (see :class:`Timing`)."""
+    steps = -(-len(training.train) // config.batch_size) * config.epochs
+    return Callbacks([
+        ModelSelection(selection),
+        Memorisation(labels, task.label_names),
+        Checkpoint(training.net),
+        Progress(total_steps=steps, desc=f"{config.method} {config.task} N={config.n_train}", disable=not progress or not training.ranks.writes),
+        Timing(started),
+    ])
+
+
+def _train(
+    config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, ranks: Ranks, init_from: str | None,
+    selection: Selection, started: float, progress: bool,
+) -> RunOutput:
+    device = ranks.device
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True  # the issue's policy: TF32 matmuls allowed on CUDA
+        torch.backends.cudnn.allow_tf32 = True
+    train = encode(subset, config.model, config.max_length, task.is_pair, labels["label_noisy"].to_numpy())
+    dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
+    test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, device)
+    training = _prepare(config, task, train, dev, ranks, init_from)
+    watchers = _callbacks(config, task, labels, training, selection, started, progress)
+    history = training.fit(watchers)
+    test_pred, test_cls = predict(training.net, test, forward=training.forward, want_features=config.save_embeddings)
     metrics = {
-        "test_accuracy": float(np.mean(test_pred == test.labels)),
-        "dev_accuracy": best[0],
-        "best_epoch": best[1],
-        "n_dev": len(dev),
-        "n_test": len(test),
-        "realized_noise_rate": subset_noise["realized_noise_rate"],
-        "transition_matrix": subset_noise["transition_matrix"],
-        "n_corrupted": int(corrupted.sum()),
-        "history": history,
-        "setup_time_s": setup_s,
-        "train_time_s": train_s,
-        "eval_time_s": eval_s,
-        "wall_time_s": time.perf_counter() - started,
-        "device": str(device),
-        **({"world_size": ranks.world_size} if ranks.is_distributed else {}),
+        "test_accuracy": float(np.mean(test_pred == test.labels)), "n_dev": len(dev), "n_test": len(test), "history": history, **watchers.metrics(),
+        "device": str(device), **({"world_size": ranks.world_size} if ranks.is_distributed else {}),
         "versions": {"noisebench": __version__, "torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()},
     }
-    saved = FineTuned(net, load_tokenizer(config.model)) if config.save_model and ranks.writes else None
+    saved = FineTuned(training.net, load_tokenizer(config.model)) if config.save_model and ranks.writes else None
     return RunOutput(metrics, test_cls if config.save_embeddings else None, test.labels, writes=ranks.writes, model=saved)
-
-
-def epoch_record(epoch: int, loss: float, dev_acc: float, pred: np.ndarray, clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray) -> dict[str, Any]:
-    """Per-epoch memorisation: fit to clean examples, and on corrupted ones whether the noisy or true label is predicted."""
-
-    def share(mask: np.ndarray, target: np.ndarray) -> float | None:
-        return float(np.mean(pred[mask] == target[mask])) if mask.any() else None
-
-    return {
-        "epoch": epoch,
-        "train_loss": loss,
-        "dev_accuracy": dev_acc,
-        "train_acc_clean": share(~corrupted, noisy),
-        "train_acc_corrupted_noisy": share(corrupted, noisy),
-        "train_acc_corrupted_true": share(corrupted, clean),
-    }

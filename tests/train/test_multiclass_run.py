@@ -14,8 +14,9 @@ from noisebench.data.sampling import sample_subset
 from noisebench.noise.artifact import read_artifact
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
-from noisebench.train.run import epoch_record, run_training
-from noisebench.train.rundir import write_done
+from noisebench.store.runs import write_done
+from noisebench.train.callbacks import memorisation_shares
+from noisebench.train.run import run_training
 from tests.multiclass import THREE_CLASSES, registered, toy_task
 
 TASK = toy_task()
@@ -101,12 +102,12 @@ def test_memorisation_shares_are_fractions_of_the_corrupted_examples(scl_run) ->
             assert share * n_corrupted == pytest.approx(round(share * n_corrupted))
 
 
-def test_epoch_record_matches_a_loop_over_examples_with_three_classes() -> None:
+def test_memorisation_shares_match_a_loop_over_examples_with_three_classes() -> None:
     rng = np.random.default_rng(0)
     clean = rng.integers(0, 3, 60)
     noisy = np.where(rng.random(60) < 0.4, (clean + rng.integers(1, 3, 60)) % 3, clean)
     pred = rng.integers(0, 3, 60)
-    record = epoch_record(1, 0.5, 0.6, pred, clean, noisy, noisy != clean)
+    record = memorisation_shares(pred, clean, noisy, noisy != clean)
     corrupted = [i for i in range(60) if noisy[i] != clean[i]]
     kept = [i for i in range(60) if noisy[i] == clean[i]]
     assert record["train_acc_clean"] == pytest.approx(sum(pred[i] == clean[i] for i in kept) / len(kept))

@@ -14,7 +14,7 @@ from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
 from noisebench.train.encoder import _load_base
 from noisebench.train.run import run_training
-from noisebench.train.rundir import write_done
+from noisebench.store.runs import write_done
 
 TIMES = ("setup_time_s", "train_time_s", "eval_time_s", "wall_time_s")
 

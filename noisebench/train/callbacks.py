@@ -1,0 +1,218 @@
+"""What watches the training loop: a small callback protocol and the callbacks every run uses.
+
+The loop (``noisebench.train.run``) trains, evaluates once per epoch and calls, in list order:
+``on_train_start``; per epoch ``on_epoch_start(epoch)``, ``on_step_end()`` after each optimiser step,
+``on_evaluation_start(epoch)`` once the epoch's steps are done, ``on_epoch_end(state)`` with the
+epoch's evaluations; then ``on_train_end()``. After the test evaluation each callback's ``metrics()``
+adds its entries to the run's metrics. A callback keeps its own state; it writes its per-epoch
+numbers into ``state.record`` (the epoch's row of ``history``) and may ask the loop to stop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from noisebench.noise.artifact import noise_summary
+from noisebench.progress import progress_bar
+from noisebench.train.selection import DEFAULT_SELECTION, Evaluation, Selection
+
+
+@dataclass
+class EpochState:
+    """One finished epoch as callbacks see it; callbacks earlier in the list may set ``is_best`` and ``stop``."""
+
+    epoch: int
+    train_loss: float
+    evaluations: dict[str, Evaluation]
+    is_last: bool
+    """The configured last epoch (``config.epochs``)."""
+    record: dict[str, Any] = field(default_factory=dict)
+    is_best: bool = False
+    stop: bool = False
+
+    def __post_init__(self) -> None:
+        self.record = {"epoch": self.epoch, "train_loss": self.train_loss, **self.record}
+
+
+class Callback:
+    """Base class: every hook does nothing; a callback overrides the ones it needs."""
+
+    def on_train_start(self) -> None: ...
+
+    def on_epoch_start(self, epoch: int) -> None: ...
+
+    def on_step_end(self) -> None: ...
+
+    def on_evaluation_start(self, epoch: int) -> None: ...
+
+    def on_epoch_end(self, state: EpochState) -> None: ...
+
+    def on_train_end(self) -> None: ...
+
+    def metrics(self) -> dict[str, Any]:
+        return {}
+
+
+class Callbacks(Callback):
+    """A list of callbacks called in order."""
+
+    def __init__(self, callbacks: list[Callback]) -> None:
+        self.callbacks = callbacks
+
+    def on_train_start(self) -> None:
+        for callback in self.callbacks:
+            callback.on_train_start()
+
+    def on_epoch_start(self, epoch: int) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch_start(epoch)
+
+    def on_step_end(self) -> None:
+        for callback in self.callbacks:
+            callback.on_step_end()
+
+    def on_evaluation_start(self, epoch: int) -> None:
+        for callback in self.callbacks:
+            callback.on_evaluation_start(epoch)
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        for callback in self.callbacks:
+            callback.on_epoch_end(state)
+
+    def on_train_end(self) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end()
+
+    def metrics(self) -> dict[str, Any]:
+        return {key: value for callback in self.callbacks for key, value in callback.metrics().items()}
+
+
+class ModelSelection(Callback):
+    """Records each epoch's clean dev accuracy, marks the epoch ``selection`` keeps, stops early when it says so."""
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+        self.dev_accuracy: dict[int, float] = {}
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        self.dev_accuracy[state.epoch] = state.record["dev_accuracy"] = state.evaluations["dev"].accuracy
+        state.is_best = self.selection.update(state.epoch, state.evaluations)
+        if self.selection.should_stop and not state.is_last:
+            state.stop, self.stopped_epoch = True, state.epoch
+
+    def metrics(self) -> dict[str, Any]:
+        best = self.selection.best_epoch
+        assert best is not None, "metrics before any epoch"
+        chosen = {"dev_accuracy": self.dev_accuracy[best], "best_epoch": best}
+        if self.selection.rule.name != DEFAULT_SELECTION or self.selection.patience is not None:
+            chosen.update(selection=self.selection.rule.name, patience=self.selection.patience, stopped_epoch=self.stopped_epoch)
+        return chosen
+
+
+def memorisation_shares(pred: np.ndarray, clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray) -> dict[str, float | None]:
+    """Fit to the clean examples, and on corrupted ones the share predicted as their noisy and as their true label."""
+
+    def share(mask: np.ndarray, target: np.ndarray) -> float | None:
+        return float(np.mean(pred[mask] == target[mask])) if mask.any() else None
+
+    return {
+        "train_acc_clean": share(~corrupted, noisy),
+        "train_acc_corrupted_noisy": share(corrupted, noisy),
+        "train_acc_corrupted_true": share(corrupted, clean),
+    }
+
+
+class Memorisation(Callback):
+    """Per epoch, how the model fits clean and corrupted training examples; for the run, the subset's noise."""
+
+    def __init__(self, labels: pd.DataFrame, label_names: tuple[str, ...] | list[str]) -> None:
+        self.clean = labels["label_clean"].to_numpy()
+        self.noisy = labels["label_noisy"].to_numpy()
+        self.corrupted = labels["is_corrupted"].to_numpy()
+        self.label_names = label_names
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        state.record.update(memorisation_shares(state.evaluations["train"].predictions, self.clean, self.noisy, self.corrupted))
+
+    def metrics(self) -> dict[str, Any]:
+        summary = noise_summary(self.clean, self.noisy, self.label_names)
+        return {
+            "realized_noise_rate": summary["realized_noise_rate"],
+            "transition_matrix": summary["transition_matrix"],
+            "n_corrupted": int(self.corrupted.sum()),
+        }
+
+
+class Checkpoint(Callback):
+    """Keeps the selected epoch's weights in memory and puts them back into ``net`` when training ends.
+
+    The configured last epoch's weights are not copied: they are still in the model at the end.
+    """
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self.net = net
+        self.best_weights: dict[str, torch.Tensor] | None = None
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        if state.is_best:
+            self.best_weights = None if state.is_last else {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+
+    def on_train_end(self) -> None:
+        if self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)
+            self.best_weights = None
+
+
+class Progress(Callback):
+    """A progress bar over optimiser steps, showing the last dev accuracy."""
+
+    def __init__(self, *, total_steps: int, desc: str, disable: bool) -> None:
+        self.bar = progress_bar(total=total_steps, desc=desc, unit="step", disable=disable, leave=False)
+
+    def on_step_end(self) -> None:
+        self.bar.update(1)
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        self.bar.set_postfix(dev_acc=f"{state.record['dev_accuracy']:.3f}")
+
+    def on_train_end(self) -> None:
+        self.bar.close()
+
+
+class Timing(Callback):
+    """Setup, training and evaluation seconds; last in the list, so an epoch's evaluation time includes
+    the other callbacks' work (e.g. copying the best weights), and the test evaluation counts as evaluation."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.setup_s = self.train_s = self.eval_s = 0.0
+        self.mark = started
+
+    def _lap(self) -> float:
+        now = time.perf_counter()
+        elapsed, self.mark = now - self.mark, now
+        return elapsed
+
+    def on_train_start(self) -> None:
+        self.setup_s = self._lap()
+
+    def on_epoch_start(self, epoch: int) -> None:
+        self._lap()
+
+    def on_evaluation_start(self, epoch: int) -> None:
+        self.train_s += self._lap()
+
+    def on_epoch_end(self, state: EpochState) -> None:
+        self.eval_s += self._lap()
+
+    def metrics(self) -> dict[str, Any]:
+        """Called once, after the test evaluation (which, with restoring the best weights, counts as evaluation)."""
+        self.eval_s += self._lap()
+        return {"setup_time_s": self.setup_s, "train_time_s": self.train_s, "eval_time_s": self.eval_s, "wall_time_s": self.mark - self.started}
