@@ -226,14 +226,22 @@ def _accuracy(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _executor_names() -> list[str]:
+    """The registered executors (built-ins only if a plugin fails to load; a command then reports its error)."""
+    try:
+        return list(EXECUTORS.names())
+    except NoisebenchError:
+        return list(EXECUTORS.names())
+
+
 @main.command()
 @_tasks_file_option
 @click.option("--grid", "grid_file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Run a YAML grid (experiments/*.yaml) instead of one run.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Grid: parallel worker processes (local) or concurrent jobs (submitit local).")
 @click.option("--shard", default=None, help="Grid: run only shard i/N (by run_id hash).")
-@click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True, help="Grid: local processes or Slurm job arrays through submitit.")
+@click.option("--executor", type=click.Choice(_executor_names()), default=None, help="Grid: a registered executor (see 'noisebench list executors'); default: the grid's executor.name, else local.")
 @click.option("--cluster", type=click.Choice(["auto", "slurm", "local"]), default="auto", show_default=True, help="submitit cluster (auto: Slurm if available, else local processes).")
-@click.option("--partition", default=None, help="Slurm partition (overrides the grid's executor.partition).")
+@click.option("--partition", default=None, help="Slurm partition, submitit only (overrides the grid's executor.partition).")
 @click.option("--gpus-per-run", type=click.IntRange(min=1), default=None, help="Grid: data-parallel processes (GPUs) per run; submitit only (overrides executor.gpus_per_run).")
 @click.option("--dry-run", is_flag=True, help="Grid: list what would run and what is done, then stop.")
 @click.option("--task", default=default("task"), show_default=True)
@@ -267,7 +275,8 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
         return
     from noisebench.data.tasks import get_task_spec, task_label_names
     from noisebench.noise.artifact import read_artifact
-    from noisebench.train.rundir import is_done, resolve_init_from, run_path, write_done
+    from noisebench.store.layout import is_done, run_path
+    from noisebench.store.runs import resolve_init_from, write_done
 
     get_task_spec(task)
     artifact = read_artifact(noise_dir) if noise_dir is not None else None  # integrity checked here, before any training
@@ -303,7 +312,8 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
     click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
 
 
-def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str, cluster: str, partition: str | None, gpus_per_run: int | None, dry_run: bool, data_dir: Path | None) -> None:
+def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str | None, cluster: str, partition: str | None, gpus_per_run: int | None, dry_run: bool, data_dir: Path | None) -> None:
+    from noisebench.grid.executors import resolve as resolve_executor
     from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
     from noisebench.grid.spec import expand, load_grid
 
@@ -315,22 +325,23 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
         click.echo(listing.to_string(index=False))
         click.echo(f"{len(listing)} runs: " + ", ".join(f"{k} {v}" for k, v in listing["state"].value_counts().items()))
         return
-    from noisebench.train.rundir import resolve_init_from
+    from noisebench.store.layout import results_table_path, traceback_path
+    from noisebench.store.runs import resolve_init_from
 
     for init_from in sorted({c.init_from for c in configs} - {None}):
         resolve_init_from(init_from, results_dir)  # every source run is finished and saved its model, before any run starts
-    slurm = grid.executor.model_dump() | ({"partition": partition} if partition else {}) | ({"gpus_per_run": gpus_per_run} if gpus_per_run else {})
+    chosen, options = resolve_executor(executor, grid.executor, {"partition": partition, "gpus_per_run": gpus_per_run})
     started = time.perf_counter()
     summary = run_grid(
-        configs, results_dir, jobs=jobs, executor=executor, shard=shard_spec, data_dir=data_dir,
-        slurm=slurm, cluster=None if cluster == "auto" else cluster,
+        configs, results_dir, jobs=jobs, executor=chosen.name, shard=shard_spec, data_dir=data_dir,
+        options=options, cluster=None if cluster == "auto" else cluster,
     )
     counts = summary.counts()
     click.echo(f"grid {grid.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" in {time.perf_counter() - started:.0f}s")
-    click.echo(f"results table: {results_dir / 'results.parquet'}")
+    click.echo(f"results table: {results_table_path(results_dir)}")
     if summary.failed:
         for run_id in summary.failed:
-            click.echo(f"failed: {results_dir / 'runs' / run_id / 'traceback.txt'}", err=True)
+            click.echo(f"failed: {traceback_path(results_dir, run_id)}", err=True)
         sys.exit(1)
 
 
@@ -355,8 +366,8 @@ def collect(results_dir: Path) -> None:
     """Rebuild RESULTS_DIR/results.parquet from the run directories alone."""
     import pandas as pd
 
-    from noisebench.grid.runner import write_results_table
     from noisebench.outputs import check_writable_dir
+    from noisebench.store.table import write_results_table
 
     check_writable_dir(results_dir, option="RESULTS_DIR")
     path = write_results_table(results_dir)
@@ -364,7 +375,7 @@ def collect(results_dir: Path) -> None:
 
 
 def _finished_table(results_dir: Path):
-    from noisebench.analysis.results import collect_table
+    from noisebench.store.table import collect_table
 
     table = collect_table(results_dir)
     if table.empty:
@@ -380,8 +391,8 @@ def _finished_table(results_dir: Path):
 def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
     """Accuracy against noise level per method (mean and 95% interval over seeds), or every figure."""
     from noisebench.analysis.plots import plot_accuracy_vs_noise, plot_all
-    from noisebench.analysis.results import collect_history
     from noisebench.outputs import check_writable_dir, refuse_existing
+    from noisebench.store.table import collect_history
 
     single = out.suffix.lower() in (".png", ".pdf")
     if single:
@@ -407,8 +418,8 @@ def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
 def report(results_dir: Path, out: Path, figures_dir: Path | None, overwrite: bool) -> None:
     """Markdown report: set-up, what noise costs, paired statistics per cell, figures, our numbers beside the paper's."""
     from noisebench.analysis.report import write_report
-    from noisebench.analysis.results import collect_history
     from noisebench.outputs import check_writable_dir, check_writable_file, refuse_existing
+    from noisebench.store.table import collect_history
 
     check_writable_file(out, option="--out", overwrite=overwrite)
     figures_dir = figures_dir or out.parent / f"{out.stem}-figures"
@@ -432,6 +443,7 @@ def demo(results_dir: Path, out: Path, jobs: int) -> None:
     from noisebench.demo import demo_configs
     from noisebench.grid.runner import run_grid
     from noisebench.outputs import check_writable_dir
+    from noisebench.store.layout import results_table_path
 
     check_writable_dir(results_dir, option="--results")
     check_writable_dir(out.parent, option="--out")
@@ -439,7 +451,7 @@ def demo(results_dir: Path, out: Path, jobs: int) -> None:
     summary = run_grid(demo_configs(), results_dir, jobs=jobs)
     paths = plot_accuracy_vs_noise(_finished_table(results_dir), out.with_suffix(""), x="realised")
     click.echo(f"runs: {dict(summary.counts())}; wall time {time.perf_counter() - started:.0f}s")
-    click.echo(f"results table: {results_dir / 'results.parquet'}")
+    click.echo(f"results table: {results_table_path(results_dir)}")
     click.echo(f"plot: {paths[0]}")
     if summary.failed:
         raise click.ClickException(f"{len(summary.failed)} runs failed; see {results_dir}/runs/*/traceback.txt")

@@ -56,7 +56,11 @@ def method_rows() -> list[tuple[str, str]]:
 def executor_rows() -> list[tuple[str, str]]:
     from noisebench.grid.executors import EXECUTORS
 
-    return list(EXECUTORS.items())
+    rows = []
+    for executor in EXECUTORS:
+        options = [f"{name} (default {field.default})" for name, field in executor.Options.model_fields.items() if name != "name"]
+        rows.append((executor.name, f"{executor.description}. Options: {', '.join(options)}"))
+    return rows
 
 
 SECTIONS = {

@@ -12,6 +12,7 @@ from noisebench.grid.claims import claim
 from noisebench.noise.families import is_clean
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
+from noisebench.store.layout import noise_root
 
 WAIT_FOR_OTHER_WRITER_S = 600.0
 
@@ -53,7 +54,7 @@ def artifact_path(results_dir: Path, task: str, spec: NoiseSpec) -> Path:
     seeds = f"data{spec.data_seed}-noise{spec.noise_seed}"
     if spec.n_relabel is not None:
         seeds += f"-relabel{spec.n_relabel}"
-    return Path(results_dir) / "noise" / task / f"{spec.family}-{spec.folder_name()}" / seeds
+    return noise_root(results_dir) / task / f"{spec.family}-{spec.folder_name()}" / seeds
 
 
 def ensure_artifact(results_dir: Path, config: RunConfig, *, data_dir: Path | None = None) -> Path | None:

@@ -1,4 +1,4 @@
-"""Execute grid runs into a results directory: shards, claims, a process pool or submitit, resumable.
+"""Execute grid runs into a results directory: shards, claims, a registered executor (grid/executors/), resumable.
 
 Every run is keyed by its run_id. A run that is DONE is skipped; a FAILED or interrupted one is
 redone. Each run is executed under a claim (``runs/.locks/<run_id>.lock``), so shards and machines
@@ -12,31 +12,30 @@ data-parallel run each: rank 0 claims, decides and publishes; the other ranks fo
 from __future__ import annotations
 
 import logging
-import os
-import time
 import traceback
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
-from multiprocessing import get_context
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from noisebench.analysis.results import collect_table
 from noisebench.assets import ASSETS, asset_path
 from noisebench.errors import ConfigError
 from noisebench.grid.artifacts import ensure_artifact, needed_artifacts
 from noisebench.grid.claims import claim, is_claimed
-from noisebench.io import write_bytes_atomic
+from noisebench.grid.executors import Dispatch, ExecutorOptions
+from noisebench.grid.executors import resolve as resolve_executor
+from noisebench.grid.executors.submitit import submitit_parameters  # noqa: F401 - its older import path
 from noisebench.methods import get_method
 from noisebench.noise.families import noise_label
 from noisebench.progress import progress_bar
 from noisebench.schema import RunConfig
-from noisebench.train.rundir import FAILED, is_done, run_path, runs_root, write_done, write_failed
+from noisebench.store.layout import is_done, is_failed, lock_path, run_path
+from noisebench.store.runs import write_done, write_failed
+from noisebench.store.table import write_results_table
 
 if TYPE_CHECKING:
     from noisebench.train.distributed import Ranks
@@ -80,10 +79,6 @@ def select_shard(configs: Sequence[RunConfig], shard: tuple[int, int] | None) ->
     return [c for c in configs if int(c.run_id, 16) % count == index - 1]
 
 
-def lock_path(results_dir: Path, run_id: str) -> Path:
-    return runs_root(results_dir) / ".locks" / f"{run_id}.lock"
-
-
 def run_state(results_dir: Path, config: RunConfig) -> str:
     """done | running | failed | todo."""
     path = run_path(results_dir, config)
@@ -91,7 +86,7 @@ def run_state(results_dir: Path, config: RunConfig) -> str:
         return "done"
     if is_claimed(lock_path(results_dir, config.run_id)):
         return "running"
-    return "failed" if (path / FAILED).is_file() else "todo"
+    return "failed" if is_failed(path) else "todo"
 
 
 def plan(configs: Sequence[RunConfig], results_dir: Path) -> pd.DataFrame:
@@ -196,14 +191,6 @@ def _traceback_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(type(error), error, error.__traceback__))
 
 
-def write_results_table(results_dir: Path) -> Path:
-    """Rebuild ``results.parquet`` from the run directories alone (atomically)."""
-    path = Path(results_dir) / "results.parquet"
-    table = collect_table(results_dir)
-    write_bytes_atomic(path, table.to_parquet(index=False), crash_name="table-write")
-    return path
-
-
 def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> int:
     """Generate every distinct noise artifact the runs need, once, before runs are dispatched."""
     firsts = needed_artifacts(configs)
@@ -216,12 +203,6 @@ def prefetch_assets(configs: Sequence[RunConfig]) -> None:
     """Fetch the offline encoders the runs name once, here, rather than in every worker at once."""
     for model in sorted({c.model for c in configs} & set(ASSETS)):
         asset_path(model)
-
-
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 class _Progress:
@@ -253,107 +234,37 @@ def run_grid(
     results_dir: Path,
     *,
     jobs: int = 1,
-    executor: str = "local",
+    executor: str | None = None,
     shard: tuple[int, int] | None = None,
     data_dir: Path | None = None,
+    options: ExecutorOptions | dict | None = None,
     slurm: dict | None = None,
     cluster: str | None = None,
     progress: bool = True,
 ) -> GridSummary:
-    """Run every not-yet-DONE config of this shard, then rebuild ``results.parquet``.
+    """Run every not-yet-DONE config of this shard with a registered executor, then rebuild ``results.parquet``.
 
-    ``slurm`` holds the grid's executor section; its ``gpus_per_run`` > 1 (data-parallel runs) needs
-    the submitit executor (Slurm, or ``cluster="local"`` for that many processes on this machine).
+    ``executor``: its name (default: the one ``options`` names, else local). ``options``: the grid's
+    ``executor:`` block (typed, or as a mapping; ``slurm`` is its older name); its ``gpus_per_run`` > 1
+    (data-parallel runs) needs an executor that can (submitit; ``cluster="local"`` for this machine).
     """
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
-    gpus_per_run = (slurm or {}).get("gpus_per_run", 1)
-    if gpus_per_run < 1:
-        raise ConfigError(f"executor.gpus_per_run must be >= 1, got {gpus_per_run}")
-    if gpus_per_run > 1 and executor != "submitit":
-        raise ConfigError(f"executor.gpus_per_run {gpus_per_run} (data-parallel runs) needs --executor submitit (--cluster local to test on this machine)")
+    chosen, chosen_options = resolve_executor(executor, options if options is not None else slurm)
     results_dir = Path(results_dir)
+    dispatch = Dispatch(results_dir, data_dir, jobs, cluster)
+    chosen.check(chosen_options, dispatch)
     mine = select_shard(configs, shard)
     todo = [c for c in mine if not is_done(run_path(results_dir, c))]
     todo_ids = {c.run_id for c in todo}
     summary = GridSummary({c.run_id: "skipped" for c in mine if c.run_id not in todo_ids})
     prefetch_assets(todo)
     prepare_artifacts(todo, results_dir, data_dir=data_dir, progress=progress)
-    bar = _Progress(len(mine), len(mine) - len(todo), min(jobs, len(todo)), progress)
+    bar = _Progress(len(mine), len(mine) - len(todo), chosen.concurrency(todo, chosen_options, dispatch), progress)
     try:
-        if executor == "submitit":
-            outcomes = _run_submitit(todo, results_dir, data_dir, jobs, slurm or {}, cluster, bar)
-        elif executor == "local":
-            outcomes = _run_local(todo, results_dir, data_dir, jobs, bar)
-        else:
-            raise ConfigError(f"unknown executor {executor!r}; use local or submitit")
+        outcomes = chosen.run(todo, chosen_options, replace(dispatch, report=lambda run_id, outcome: bar.update(outcome)))
     finally:
         bar.close()
     summary.status.update(outcomes)
     write_results_table(results_dir)
     return summary
-
-
-def _run_local(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, jobs: int, bar: _Progress) -> dict[str, str]:
-    outcomes: dict[str, str] = {}
-    if jobs == 1:
-        for config in todo:
-            outcomes[config.run_id] = execute_one(config, results_dir, data_dir=data_dir)
-            bar.update(outcomes[config.run_id])
-        return outcomes
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(execute_one, c, results_dir, data_dir=data_dir): c.run_id for c in todo}
-        for future in as_completed(futures):
-            outcomes[futures[future]] = future.result()
-            bar.update(outcomes[futures[future]])
-    return outcomes
-
-
-def submitit_parameters(slurm: dict, *, local: bool) -> dict:
-    """submitit's parameters for one job from the grid's executor section: one node, a task per rank of the
-    run, and (on Slurm) ``gpus_per_node`` raised to one GPU per rank (0 stays 0: CPU nodes, gloo)."""
-    ranks_per_run = slurm.get("gpus_per_run", 1)
-    params = {"timeout_min": slurm.get("time_min", 60), "nodes": 1, "tasks_per_node": ranks_per_run}
-    if not local:
-        gpus = slurm.get("gpus_per_node", 1)
-        params.update(
-            slurm_partition=slurm.get("partition"), gpus_per_node=gpus and max(gpus, ranks_per_run),
-            cpus_per_task=slurm.get("cpus_per_task", 8), mem_gb=slurm.get("mem_gb", 32),
-            slurm_array_parallelism=slurm.get("array_parallelism", 16),
-        )
-    return {k: v for k, v in params.items() if v is not None}
-
-
-def _run_submitit(todo: list[RunConfig], results_dir: Path, data_dir: Path | None, jobs: int, slurm: dict, cluster: str | None, bar: _Progress) -> dict[str, str]:
-    """One Slurm array task per run (or, on submitit's local cluster, ``jobs`` jobs sharing the runs); with
-    ``gpus_per_run`` K > 1, each job is K tasks on one node (K GPUs, ``cpus_per_task`` each), one rank each."""
-    import submitit
-
-    executor = submitit.AutoExecutor(folder=results_dir / "submitit" / "%j", cluster=cluster)
-    local = executor.cluster in ("local", "debug")
-    executor.update_parameters(**submitit_parameters(slurm, local=local))
-    n_chunks = min(jobs, len(todo)) if local else len(todo)
-    chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
-    task = execute_chunk if slurm.get("gpus_per_run", 1) == 1 else execute_chunk_data_parallel
-    submitted = executor.map_array(task, chunks, [results_dir] * len(chunks), [data_dir] * len(chunks)) if chunks else []
-    outcomes: dict[str, str] = {}
-    pending = list(zip(submitted, chunks))
-    while pending:
-        still = []
-        for job, chunk in pending:
-            if not job.done():
-                still.append((job, chunk))
-                continue
-            try:
-                result = job.results()[0]  # rank 0's outcomes (every rank returns the same)
-            except Exception as error:  # noqa: BLE001 - the job itself died (timeout, preemption, OOM)
-                log.error("submitit job %s failed: %s", job.job_id, error)
-                result = {c.run_id: "done" if is_done(run_path(results_dir, c)) else "failed" for c in chunk}
-            for run_id, status in result.items():
-                outcomes[run_id] = status
-                bar.update(status)
-        pending = still
-        if pending:
-            time.sleep(2.0)
-    return outcomes

@@ -37,6 +37,9 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
                save_model: false, init_from: null}   # init_from: one value or a list (an axis); see TrainingSpec
     evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev}
     executor: {partition: null, time_min: 60, gpus_per_node: 1, gpus_per_run: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
+                                  #    without name: these (submitit's) keys, for --executor (default local); or
+                                  #    a registered executor's block: {name: ray, num_cpus_per_run: 1,
+                                  #    num_gpus_per_run: 0.25, address: null}; see 'noisebench list executors'
 
 A task, n_train, level, hyper-parameter value, method variant or seed set listed twice is an error:
 those runs would share a run_id; so is a noise setting (or clean runs) that two blocks give one task.
@@ -65,6 +68,8 @@ from pydantic import (
 )
 
 from noisebench.errors import ConfigError
+from noisebench.grid.executors import ExecutorOptions, options_model
+from noisebench.grid.executors.submitit import SubmititOptions
 from noisebench.yamlfile import Loc, key_path, line_of, read_yaml
 from noisebench.methods import get_method
 from noisebench.noise.families import CLEAN, TARGET_RATE, get_family, is_clean
@@ -132,6 +137,13 @@ def _known_task(name: str) -> str:
     from noisebench.data.tasks import get_task_spec
 
     get_task_spec(name)  # a DataError (a ValueError) listing the known tasks
+    return name
+
+
+def _known_selection_rule(name: str) -> str:
+    from noisebench.train.selection import get_selection_rule
+
+    get_selection_rule(name)  # a ConfigError (a ValueError) listing the registered rules
     return name
 
 
@@ -361,7 +373,7 @@ class TrainingSpec(BaseModel):
 
     ``init_from`` entries: null for the pre-trained ``model``; a run_id of a run saved with
     ``save_model: true`` in the same results directory; or a run directory or saved model folder,
-    relative to the results directory (see :func:`noisebench.train.rundir.resolve_init_from`).
+    relative to the results directory (see :func:`noisebench.store.runs.resolve_init_from`).
     """
 
     model_config = STRICT
@@ -385,34 +397,27 @@ class EvaluationSpec(BaseModel):
     test_limit: PositiveInt | None = default("test_limit")
     pool_from_dev: bool = default("pool_from_dev")
     save_embeddings: bool = default("save_embeddings")
-    selection: Literal["best_dev"] = "best_dev"
+    selection: Annotated[Name, AfterValidator(_known_selection_rule)] = "best_dev"
 
 
-class ExecutorSpec(BaseModel):
-    """Slurm resources per array task (submitit).
+ExecutorSpec = SubmititOptions
+"""What an ``executor:`` block without ``name`` holds: today's flat keys (Slurm resources, gpus_per_run)."""
 
-    ``gpus_per_run`` K > 1 trains each run data-parallel on K processes (one node, one GPU each,
-    ``cpus_per_task`` CPUs each; ``mem_gb`` is the node's); only the submitit executor does this.
-    """
 
-    model_config = STRICT
-
-    partition: Name | None = None
-    time_min: PositiveInt = 60
-    gpus_per_node: Annotated[int, Field(ge=0)] = 1
-    gpus_per_run: PositiveInt = 1
-    cpus_per_task: PositiveInt = 8
-    mem_gb: PositiveInt = 32
-    array_parallelism: PositiveInt = 16
-
-    @model_validator(mode="after")
-    def _check_gpus(self) -> ExecutorSpec:
-        if "gpus_per_node" in self.model_fields_set and 0 < self.gpus_per_node < self.gpus_per_run:
-            raise _Invalid(
-                f"{self.gpus_per_node} is fewer than gpus_per_run {self.gpus_per_run}: each process of a run needs its "
-                "own GPU (0: CPU nodes, gloo)", "gpus_per_node",
-            )
-        return self
+def _executor_block(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """The ``executor:`` block as the typed options of the executor it names (unnamed: :data:`ExecutorSpec`)."""
+    if not isinstance(value, dict) or not isinstance(value.get("name"), (str, type(None))):
+        return handler(value)
+    name = value.get("name")
+    try:
+        model = options_model(name)
+    except ConfigError as exc:
+        raise _Invalid(str(exc), "name") from None
+    if name is not None:
+        for key in value:
+            if key not in model.model_fields:
+                raise _Invalid(f"unknown key: executor {name} takes {', '.join(k for k in model.model_fields if k != 'name')}", key)
+    return model.model_validate(value)
 
 
 class GridSpec(BaseModel):
@@ -431,7 +436,7 @@ class GridSpec(BaseModel):
     seeds: SeedSpec
     training: TrainingSpec = TrainingSpec()
     evaluation: EvaluationSpec = EvaluationSpec()
-    executor: ExecutorSpec = ExecutorSpec()
+    executor: Annotated[ExecutorOptions, WrapValidator(_executor_block)] = ExecutorSpec()
     _source: Path | None = PrivateAttr(None)
 
     @model_validator(mode="before")

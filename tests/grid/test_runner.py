@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from noisebench.grid.claims import claim, is_claimed, is_stale
-from noisebench.grid.runner import lock_path, parse_shard, plan, run_grid, select_shard
+from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
 from noisebench.grid.spec import expand, load_grid
 from noisebench.errors import ConfigError
+from noisebench.store.layout import lock_path
 
 GRID = """\
 name: tiny

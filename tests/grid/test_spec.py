@@ -578,7 +578,7 @@ ERROR_CASES = [
      "  weight_decay: 0.0\n  max_length: 64\n", "training: 5\n", "training:", "training:", "must be a mapping, got 5"),
     ("dev-limit-zero", "  dev_limit: 300\n", "  dev_limit: 0\n", "evaluation.dev_limit:", "dev_limit:", "must be >= 1"),
     ("pool-from-dev-int", "  pool_from_dev: false\n", "  pool_from_dev: 0\n", "evaluation.pool_from_dev:", "pool_from_dev:", "true or false"),
-    ("unknown-selection", "  selection: best_dev\n", "  selection: last\n", "evaluation.selection:", "selection:", "must be one of 'best_dev', got 'last'"),
+    ("unknown-selection", "  selection: best_dev\n", "  selection: last\n", "evaluation.selection:", "selection:", "unknown selection rule 'last'; known: best_dev"),
     ("gpus-negative", "  gpus_per_node: 1\n", "  gpus_per_node: -1\n", "executor.gpus_per_node:", "gpus_per_node:", ">= 0"),
     ("partition-int", "  partition: gpu\n", "  partition: 5\n", "executor.partition:", "partition:", "must be a string"),
 ]
