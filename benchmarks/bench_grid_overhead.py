@@ -43,7 +43,7 @@ def main() -> None:
     table = pd.read_parquet(results / "results.parquet").set_index("run_id").loc[[c.run_id for c in configs]]
     per_artifact_share = artifact_s / len(configs)
     rows = []
-    for i, (run_id, row) in enumerate(table.iterrows()):
+    for i, (_, row) in enumerate(table.iterrows()):
         setup = row["setup_time_s"] + per_artifact_share
         wall = row["wall_time_s"] + per_artifact_share
         rows.append({"run": i + 1, "method": row["method"], "T": row["noise_level"], "setup_s": setup, "train_s": row["train_time_s"], "eval_s": row["eval_time_s"], "wall_s": wall, "setup_share": setup / wall})

@@ -37,14 +37,21 @@ from dataclasses import dataclass
 import torch
 import transformers
 from bench_efficiency import counted_flops, matmul_peak  # run as a script: benchmarks/ is on sys.path
-from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments, get_linear_schedule_with_warmup
+from transformers import (
+    DataCollatorWithPadding,
+    PrinterCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    get_linear_schedule_with_warmup,
+)
 
 from noisebench.data.sampling import sample_subset
 from noisebench.data.tasks import load_task
 from noisebench.methods import get_method
 from noisebench.schema import RunConfig
-from noisebench.train.encoder import fresh_model, load_tokenizer, pooled_forward
 from noisebench.train.batches import concat, encode, encoded_eval_split, eval_batches, eval_split_batches
+from noisebench.train.encoder import fresh_model, load_tokenizer, pooled_forward
 from noisebench.train.run import make_optimizer, predict, run_training, with_precision
 
 CPU = torch.device("cpu")

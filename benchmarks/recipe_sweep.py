@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from noisebench.store.table import collect_table
 from noisebench.grid.runner import run_grid
 from noisebench.methods import BASELINE
 from noisebench.methods.ce_scl import CE_SCL
 from noisebench.schema import RunConfig
+from noisebench.store.table import collect_table
 
 POOLINGS = ("cls", "mean")
 LRS = (1e-4, 3e-4)

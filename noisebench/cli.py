@@ -15,8 +15,8 @@ import click
 
 from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
 from noisebench.grid.executors import EXECUTORS
-from noisebench.outputs import check_writable_dir, refuse_existing
 from noisebench.methods.ce_scl import CE_SCL
+from noisebench.outputs import check_writable_dir, refuse_existing
 from noisebench.parameters import Parameter
 from noisebench.schema import Pooling, Precision, RunConfig, default
 
@@ -162,7 +162,8 @@ def generate(task, family, target_rates, weak_fit, weak_model, weak_predictions,
     from noisebench.data.tasks import get_task_spec, load_task
     from noisebench.noise.artifact import read_artifact
     from noisebench.noise.families import DEFAULT_FAMILY, TARGET_RATE, get_family
-    from noisebench.noise.generate import NoiseSpec, generate as generate_artifacts
+    from noisebench.noise.generate import NoiseSpec
+    from noisebench.noise.generate import generate as generate_artifacts
 
     get_task_spec(task)
     noise_family = get_family(family or DEFAULT_FAMILY)

@@ -10,8 +10,8 @@ from noisebench.assets import ASSETS, asset_path, sha256_file
 from noisebench.data.tasks import load_task
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
-from noisebench.train.run import run_training
 from noisebench.store.runs import write_done
+from noisebench.train.run import run_training
 
 pytestmark = [pytest.mark.assets, pytest.mark.slow]
 

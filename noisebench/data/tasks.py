@@ -20,7 +20,13 @@ import pandas as pd
 
 from noisebench.data.glue import GLUE_TASKS, load_glue_dir, load_glue_hub
 from noisebench.data.splits import (  # noqa: F401  (SPLIT_SEED and the minimums are part of this module's API)
-    MIN_DEV_PER_CLASS, MIN_TRAIN_PER_CLASS, SPLIT_SEED, carve_weak_train, fixed_splits, require_per_class, stratified_split,
+    MIN_DEV_PER_CLASS,
+    MIN_TRAIN_PER_CLASS,
+    SPLIT_SEED,
+    carve_weak_train,
+    fixed_splits,
+    require_per_class,
+    stratified_split,
 )
 from noisebench.errors import DataError
 from noisebench.registry import Registry

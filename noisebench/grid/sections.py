@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -32,8 +32,8 @@ from noisebench.schema import (
     STRICT,
     Name,
     NonNegativeFloat,
-    PositiveFloat,
     Pooling,
+    PositiveFloat,
     PositiveInt,
     Precision,
     Ratio,

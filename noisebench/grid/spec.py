@@ -63,7 +63,22 @@ from pydantic import (
 
 from noisebench.errors import ConfigError
 from noisebench.grid.executors import ExecutorOptions
-from noisebench.yamlfile import Loc, key_path, line_of, read_yaml
+from noisebench.grid.sections import (  # noqa: F401  (ExecutorSpec and the sections are part of this module's API)
+    ALL,
+    CountOrAll,
+    EvaluationSpec,
+    ExecutorSpec,
+    MethodSpec,
+    NoiseBlocks,
+    NoiseGrid,
+    SeedSpec,
+    TaskName,
+    TrainingSpec,
+    _executor_block,
+    _Invalid,
+    _register_tasks_file,
+    _unique,
+)
 from noisebench.methods import get_method
 from noisebench.noise.families import get_family, is_clean
 from noisebench.schema import (
@@ -72,10 +87,7 @@ from noisebench.schema import (
     RunConfig,
     describe_error,
 )
-from noisebench.grid.sections import (  # noqa: F401  (ExecutorSpec and the sections are part of this module's API)
-    ALL, EvaluationSpec, ExecutorSpec, MethodSpec, NoiseBlocks, NoiseGrid, SeedSpec, TrainingSpec, CountOrAll, TaskName,
-    _Invalid, _executor_block, _register_tasks_file, _unique,
-)
+from noisebench.yamlfile import Loc, key_path, line_of, read_yaml
 
 __all__ = [
     "ALL", "EvaluationSpec", "ExecutorSpec", "GridSpec", "MethodSpec", "NoiseGrid", "SeedSpec",

@@ -9,7 +9,6 @@ realised rate that noise.json reports). Artifacts written before the hash existe
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

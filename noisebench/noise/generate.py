@@ -17,7 +17,15 @@ from noisebench.noise.artifact import noise_summary, write_artifact
 from noisebench.noise.calibrate import solve_level
 from noisebench.noise.families import TARGET_RATE, NoiseFamily, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
-from noisebench.noise.weak import DEFAULT_WEAK_FIT, WeakScores, check_weak_fit, get_labeller, resolve_weak, weak_folder_suffix, weak_scores
+from noisebench.noise.weak import (
+    DEFAULT_WEAK_FIT,
+    WeakScores,
+    check_weak_fit,
+    get_labeller,
+    resolve_weak,
+    weak_folder_suffix,
+    weak_scores,
+)
 from noisebench.progress import progress_bar
 
 

@@ -23,7 +23,17 @@ from noisebench.errors import ModelError
 from noisebench.io import atomic_dir, write_json_atomic
 from noisebench.schema import RunConfig
 from noisebench.store.layout import (
-    CONFIG_FILE, DONE, EMBEDDINGS_FILE, FAILED, METRICS_FILE, MODEL_DIR, RUN_ID, TRACEBACK_FILE, is_done, run_path, runs_root,
+    CONFIG_FILE,
+    DONE,
+    EMBEDDINGS_FILE,
+    FAILED,
+    METRICS_FILE,
+    MODEL_DIR,
+    RUN_ID,
+    TRACEBACK_FILE,
+    is_done,
+    run_path,
+    runs_root,
 )
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")

@@ -417,7 +417,7 @@ def test_holm_family_spans_every_method_and_level_of_a_noise_family():
     table.loc[table["noise_family"] == "temperature", "noise_param"] = np.where(
         table.loc[table["noise_family"] == "temperature", "noise_level"] == 0.9, "target_rate", "temperature")
     out = compare_methods(table, n_resamples=200)
-    for (task, family), group in out.groupby(["task", "noise_family"]):
+    for (_task, family), group in out.groupby(["task", "noise_family"]):
         assert len(group) == (4 if family == "temperature" else 2)  # 2 variants x levels (T and target rate)
         np.testing.assert_allclose(group["p_holm"], multipletests(group["p_signflip"], method="holm")[1])
         assert set(group["holm_family_size"]) == {len(group)}

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from noisebench.errors import ConfigError
 from noisebench.grid.claims import claim, is_claimed, is_stale
 from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
 from noisebench.grid.spec import expand, load_grid
-from noisebench.errors import ConfigError
 from noisebench.store.layout import lock_path
 
 GRID = """\

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from noisebench.errors import ConfigError
+from noisebench.grid.artifacts import needed_artifacts
 from noisebench.grid.spec import (
     ALL,
     EvaluationSpec,
@@ -21,7 +22,6 @@ from noisebench.grid.spec import (
     expand,
     load_grid,
 )
-from noisebench.grid.artifacts import needed_artifacts
 from noisebench.methods import METHODS, Method, register_method
 from noisebench.noise.families import FAMILIES, NoiseFamily, NoiseInputs, register_family
 from noisebench.parameters import Parameter

@@ -14,7 +14,13 @@ from sklearn.pipeline import make_pipeline
 
 from noisebench.errors import ConfigError
 from noisebench.noise.weak import (
-    DEFAULT_WEAK_MODEL, WEAK_LABELLERS, fit_weak_model, get_labeller, resolve_weak, weak_folder_suffix, weak_scores,
+    DEFAULT_WEAK_MODEL,
+    WEAK_LABELLERS,
+    fit_weak_model,
+    get_labeller,
+    resolve_weak,
+    weak_folder_suffix,
+    weak_scores,
 )
 
 POSITIVE = ["great", "superb", "lovely", "moving", "brilliant", "charming"]

@@ -15,10 +15,10 @@ from safetensors.torch import load_file
 from noisebench.data.tasks import load_task
 from noisebench.errors import ModelError
 from noisebench.schema import RunConfig
-from noisebench.train import run as run_module
-from noisebench.train.encoder import fresh_model
 from noisebench.store.layout import MODEL_DIR
 from noisebench.store.runs import resolve_init_from, write_done, write_failed
+from noisebench.train import run as run_module
+from noisebench.train.encoder import fresh_model
 from noisebench.train.run import run_training
 
 

@@ -12,9 +12,9 @@ from noisebench.data.tasks import load_task
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.generate import NoiseSpec, generate
 from noisebench.schema import RunConfig
+from noisebench.store.runs import write_done
 from noisebench.train.encoder import _load_base
 from noisebench.train.run import run_training
-from noisebench.store.runs import write_done
 
 TIMES = ("setup_time_s", "train_time_s", "eval_time_s", "wall_time_s")
 

@@ -59,7 +59,7 @@ class NoiseFamily(ABC):
         the weak model's log-probabilities; a family that reads other columns (e.g. rater scores) overrides it."""
         return NoiseInputs(frame["label"].to_numpy(), num_labels, weak_log_probs)
 
-    def check_classes(self, num_labels: int) -> None:
+    def check_classes(self, num_labels: int) -> None:  # noqa: B027  (a hook with a default: most families take any K)
         """Raise ConfigError if this family cannot relabel a task with ``num_labels`` classes (default: any K).
 
         Called for every artifact before any labeller is fitted or label drawn, so a family bound to a class
