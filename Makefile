@@ -21,12 +21,13 @@ quick: $(VENV)/.installed
 	$(VENV)/bin/noisebench train --grid experiments/quick.yaml --results results/quick --jobs 2
 
 # Transfer (paper Table 5): the source grid saves its fine-tuned encoders, the few-shot grid starts from
-# them (by run_id) in the same results folder, then figures/transfer/transfer_<task>.png/.pdf.
+# them (by run_id) in the same results folder, then `noisebench plot` writes every figure the results support
+# into figures/transfer/, transfer_<task>.png/.pdf among them.
 TRANSFER_RESULTS ?= results/transfer
 transfer: $(VENV)/.installed
 	$(VENV)/bin/noisebench train --grid experiments/transfer-source.yaml --results $(TRANSFER_RESULTS) --jobs 2
 	$(VENV)/bin/noisebench train --grid experiments/transfer.yaml --results $(TRANSFER_RESULTS) --jobs 2
-	$(PY) -c "from noisebench.analysis.transfer import write_transfer_figures as w; print(*w('$(TRANSFER_RESULTS)', 'figures/transfer'), sep='\n')"
+	$(VENV)/bin/noisebench plot --results $(TRANSFER_RESULTS) --out figures/transfer --overwrite
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -391,7 +391,7 @@ def _finished_table(results_dir: Path):
 @click.option("--overwrite", is_flag=True, help="Replace existing figures.")
 def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
     """Accuracy against noise level per method (mean and 95% interval over seeds), or every figure."""
-    from noisebench.analysis.plots import plot_accuracy_vs_noise, plot_all
+    from noisebench.analysis.figures import plot_accuracy_vs_noise, plot_all
     from noisebench.outputs import check_writable_dir, refuse_existing
     from noisebench.store.table import collect_history
 
@@ -440,7 +440,7 @@ def report(results_dir: Path, out: Path, figures_dir: Path | None, overwrite: bo
 @click.option("--jobs", type=int, default=min(2, os.cpu_count() or 1), show_default=True, help="Parallel worker processes.")
 def demo(results_dir: Path, out: Path, jobs: int) -> None:
     """The offline default end to end: generate → train (CE and CE+SCL, clean and two noise rates, 3 seed sets) → plot."""
-    from noisebench.analysis.plots import plot_accuracy_vs_noise
+    from noisebench.analysis.figures import plot_accuracy_vs_noise
     from noisebench.demo import demo_configs
     from noisebench.grid.runner import run_grid
     from noisebench.outputs import check_writable_dir

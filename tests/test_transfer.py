@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from noisebench.analysis.transfer import PRETRAINED, draw_transfer, transfer_summary, write_transfer_figures
+from noisebench.analysis.figures import draw_transfer, write_transfer_figures
+from noisebench.analysis.transfer import PRETRAINED, transfer_summary
 from noisebench.errors import ConfigError
 from noisebench.grid.spec import expand, load_grid
 from tests.test_cli import assert_one_line_error, nb
@@ -129,6 +130,12 @@ def test_the_two_steps_through_the_cli_and_the_figure(tiny_model_dir, glue_dir, 
     assert [p.name for p in written] == ["transfer_sst2.png", "transfer_sst2.pdf"]
     summary = transfer_summary(pd.read_parquet(tmp_path / "target" / "results.parquet"))
     assert set(summary["n_train"]) == {16, 32} and set(summary["n"]) == {2}
+
+    plotted = nb("plot", "--results", tmp_path / "target", "--out", tmp_path / "all-figures", env_home=home)
+    assert plotted.returncode == 0, plotted.stderr
+    names = {Path(line).name for line in plotted.stdout.splitlines()}
+    assert {"transfer_sst2.png", "transfer_sst2.pdf"} <= names
+    assert (tmp_path / "all-figures" / "transfer_sst2.png").is_file()
 
 
 def test_the_cli_refuses_an_unknown_init_from_before_training(tiny_model_dir, glue_dir, tmp_path):

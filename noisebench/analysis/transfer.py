@@ -1,11 +1,12 @@
-"""Transfer figure (paper Table 5): few-shot test accuracy vs N for each encoder initialisation (``init_from``).
+"""Transfer (paper Table 5): few-shot test accuracy vs N for each encoder initialisation (``init_from``).
 
 A *transfer task* is a task with at least one run whose ``init_from`` is set; its runs from the
 pre-trained encoder (``init_from`` missing) are the reference series. Each series is one
 initialisation (and method, when a task has several): mean test accuracy over seed sets with a
 two-sided Student-t interval, per N. Source runs are named by their own config (task and method),
 read from the results directory; ``init_from`` is resolved as training resolves it (a run_id under
-``<results>/runs``, else a path relative to the results directory).
+``<results>/runs``, else a path relative to the results directory). The figure is drawn by
+:mod:`noisebench.analysis.figures.transfer`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from noisebench.analysis.keys import SEED_KEYS
-from noisebench.analysis.plots import COLORS, PANEL_SIZE, save_figure
 from noisebench.analysis.prepare import method_label, t_interval
 from noisebench.analysis.values import is_missing
 from noisebench.methods import hyper_parameter_names
 from noisebench.store.layout import named_run_dir
 from noisebench.store.read import has_config, has_metrics, read_config
-from noisebench.store.table import collect_table
 
 PRETRAINED = "pre-trained"
 """Series label of runs that start from the pre-trained encoder."""
@@ -79,51 +76,3 @@ def transfer_summary(table: pd.DataFrame, *, labels: Mapping[Any, str] | None = 
         rows.append({"task": task, "init": init, "method_label": method, "n_train": int(n_train), "n": len(group),
                      "mean": mean, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-
-
-def draw_transfer(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Test accuracy (%) vs N (log axis) of one task's :func:`transfer_summary` rows: a line per series, t-interval bars."""
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        ax = plt.subplots(figsize=PANEL_SIZE, layout="constrained")[1]
-    series = list(summary.groupby(["init", "method_label"], sort=False))
-    several_methods = summary["method_label"].nunique() > 1
-    order = sorted(series, key=lambda item: (item[0][0] != PRETRAINED, item[0]))
-    for i, ((init, method), rows) in enumerate(order):
-        rows = rows.sort_values("n_train")
-        x = rows["n_train"].to_numpy(dtype=float) * 1.04 ** (i - (len(order) - 1) / 2)  # dodge on the log axis
-        mean = rows["mean"].to_numpy(dtype=float) * 100
-        low, high = rows["ci_low"].to_numpy(dtype=float) * 100, rows["ci_high"].to_numpy(dtype=float) * 100
-        label = f"{init} · {method}" if several_methods else init
-        color = COLORS[i % len(COLORS)]
-        ax.plot(x, mean, marker="o", color=color, label=label, linewidth=1.6, markersize=5)
-        has_ci = np.isfinite(low) & np.isfinite(high)
-        ax.errorbar(x[has_ci], mean[has_ci], yerr=[mean[has_ci] - low[has_ci], high[has_ci] - mean[has_ci]], fmt="none",
-                    color=color, capsize=3)
-    ns = sorted(summary["n_train"].unique())
-    ax.set_xscale("log")
-    ax.set_xticks(ns, [str(n) for n in ns])
-    ax.minorticks_off()
-    ax.set_xlabel("training examples N (target task)")
-    ax.set_ylabel("test accuracy (%)")
-    runs = f"{summary['n'].min()}" + (f"–{summary['n'].max()}" if summary["n"].nunique() > 1 else "")
-    ax.set_title(f"{summary['task'].iloc[0]}: mean and 95% t-interval over {runs} seed sets", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best", title="encoder from", title_fontsize=8)
-    return ax
-
-
-def write_transfer_figures(results_dir: Path | str, out_dir: Path | str) -> list[Path]:
-    """``<out_dir>/transfer_<task>.png`` and ``.pdf`` for every transfer task of ``results_dir``; the paths written."""
-    import matplotlib.pyplot as plt
-
-    table = collect_table(Path(results_dir))
-    values = table["init_from"].dropna().unique() if "init_from" in table.columns else []
-    summary = transfer_summary(table, labels={v: source_label(v, Path(results_dir)) for v in values})
-    written = []
-    for task, rows in summary.groupby("task", sort=True):
-        fig, ax = plt.subplots(figsize=PANEL_SIZE, layout="constrained")
-        draw_transfer(rows, ax=ax)
-        written += save_figure(fig, Path(out_dir) / f"transfer_{task}")
-    return written

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from fake_runs import make_history, make_table, write_artifact, write_embeddings, write_runs
 
-from noisebench.analysis import plots
+from noisebench.analysis import figures as plots
 from noisebench.analysis.report import write_report
 
 THREE = ("negative", "mixed", "positive")

@@ -1,4 +1,4 @@
-"""Tests for noisebench.analysis.plots: what each axes shows, checked against numbers computed here."""
+"""Tests for noisebench.analysis.figures: what each axes shows, checked against numbers computed here."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from fake_runs import (
     make_history, make_table, write_artifact, write_embeddings, write_runs,
 )
 
-from noisebench.analysis import plots, prepare
+from noisebench.analysis import figures as plots
+from noisebench.analysis import prepare
 
 SCL_LABEL = "ce-scl(λ=0.9, τ=0.3)"
 
@@ -156,7 +157,7 @@ def test_plot_all_full(tmp_path, caplog):
     table = make_table()
     at = table[(table["noise_level"] == 0.9) & (table["data_seed"] == 0)]
     results = write_runs(tmp_path / "res", table, embeddings={r: 30 for r in at["run_id"]})
-    with caplog.at_level(logging.INFO, logger="noisebench.analysis.plots"):
+    with caplog.at_level(logging.INFO, logger="noisebench.analysis.figures"):
         paths = plots.plot_all(table, make_history(table), results, tmp_path / "fig")
     assert stems(paths) == FULL_SET
     assert not [r for r in caplog.records if "skipped" in r.getMessage()]
@@ -177,7 +178,7 @@ def test_plot_all_skips_what_the_table_cannot_support(tmp_path, caplog, case, ex
     if case == "unpaired":
         table.loc[table["method"] == SCL, "train_seed"] += 100
     results = write_runs(tmp_path / "res", table)
-    with caplog.at_level(logging.INFO, logger="noisebench.analysis.plots"):
+    with caplog.at_level(logging.INFO, logger="noisebench.analysis.figures"):
         paths = plots.plot_all(table, None if case == "no_history" else make_history(table), results, tmp_path / "f")
     assert stems(paths) == expected
     assert any(reason in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
@@ -190,7 +191,7 @@ def test_plot_accuracy_vs_noise_and_empty_table(tmp_path):
 
 
 def test_analysis_does_not_import_training_or_cli():
-    code = ("import sys, noisebench.analysis.plots, noisebench.analysis.report; "
+    code = ("import sys, noisebench.analysis.figures, noisebench.analysis.report; "
             "bad = [m for m in sys.modules if m.startswith(('noisebench.train', 'noisebench.cli', 'torch'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
