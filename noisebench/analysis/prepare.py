@@ -24,7 +24,15 @@ from noisebench.methods import BASELINE, get_method, hyper_parameter_names
 from noisebench.noise import families
 from noisebench.noise.families import TARGET_RATE, get_family, is_clean
 from noisebench.parameters import Parameter
-from noisebench.store.read import has_config, has_metrics, is_noise_artifact, read_config, read_embeddings, read_metrics, read_noise_json
+from noisebench.store.read import (
+    has_config,
+    has_metrics,
+    is_noise_artifact,
+    read_config,
+    read_embeddings,
+    read_metrics,
+    read_noise_json,
+)
 from noisebench.store.rows import options_key
 
 NOISE_KEYS: tuple[str, ...] = LEVEL_KEYS + NOISE_SETUP_KEYS

@@ -132,7 +132,7 @@ def test_noise_cost_counts_runs_without_a_partner():
     table = zipped_table()
     extra = pd.DataFrame([run("orphan", "ce", 0.7, seed=42, noise=("temperature", 0.9))])
     table = pd.concat([table, extra], ignore_index=True)
-    table = table[~((table["run_id"] == "ce-temperature0.2-3"))]  # clean seed 3 has no T=0.2 partner now
+    table = table[~(table["run_id"] == "ce-temperature0.2-3")]  # clean seed 3 has no T=0.2 partner now
     out = noise_cost(table, n_resamples=RESAMPLES)
     t09 = one(out, method="ce", noise_param="temperature", noise_level=0.9)
     assert (t09["n_pairs"], t09["n_unpaired_noisy"], t09["n_unpaired_clean"]) == (7, 1, 0)

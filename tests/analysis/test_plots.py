@@ -13,8 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_runs import (
-    BENCHMARK_METHODS, BENCHMARK_SETTINGS, CE, SCL, benchmark_cells, brute_force_improvement, make_benchmark_table,
-    make_history, make_table, write_artifact, write_embeddings, write_runs,
+    BENCHMARK_METHODS,
+    BENCHMARK_SETTINGS,
+    CE,
+    SCL,
+    benchmark_cells,
+    brute_force_improvement,
+    make_benchmark_table,
+    make_history,
+    make_table,
+    write_artifact,
+    write_embeddings,
+    write_runs,
 )
 
 from noisebench.analysis import figures as plots

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from fake_runs import BENCHMARK_METHODS, benchmark_cells, brute_force_improvement, make_benchmark_table, write_runs
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-
-from fake_runs import BENCHMARK_METHODS, benchmark_cells, brute_force_improvement, make_benchmark_table, write_runs
 
 from noisebench.analysis import prepare
 from noisebench.analysis.report import paper_verdict, write_report

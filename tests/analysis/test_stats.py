@@ -18,8 +18,6 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from noisebench.analysis.values import is_missing
-from noisebench.methods import hyper_parameter_names
 from noisebench.analysis.stats import (
     MAX_EXACT_SIGNFLIP_PAIRS,
     cell_keys,
@@ -32,6 +30,8 @@ from noisebench.analysis.stats import (
     seed_summary,
     top_k_by_dev,
 )
+from noisebench.analysis.values import is_missing
+from noisebench.methods import hyper_parameter_names
 
 MODEL = "roberta-base"
 NAN = float("nan")

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from fake_runs import (
-    BENCHMARK_METHODS, CE, SCL, benchmark_cells, brute_force_improvement, make_benchmark_table, make_table,
+    BENCHMARK_METHODS,
+    CE,
+    SCL,
+    benchmark_cells,
+    brute_force_improvement,
+    make_benchmark_table,
+    make_table,
 )
 
 from noisebench.analysis.summary import (

@@ -32,11 +32,26 @@ Conventions
 """
 
 
-from noisebench.analysis.stats.cells import BASE_KEYS, METHOD_KEYS, REQUIRED_KEYS, PairedCell, cell_keys, holm_family_keys, paired_cells
-from noisebench.analysis.stats.compare import ANCHOR_KEYS, compare_methods, noise_cost
-from noisebench.analysis.stats.paired import CONSTANT_DIFF_ATOL, MAX_EXACT_SIGNFLIP_PAIRS, MIN_PAIRS_WILCOXON, PairedResult, holm, paired_test
-from noisebench.analysis.stats.summaries import format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.keys import SEED_KEYS
+from noisebench.analysis.stats.cells import (
+    BASE_KEYS,
+    METHOD_KEYS,
+    REQUIRED_KEYS,
+    PairedCell,
+    cell_keys,
+    holm_family_keys,
+    paired_cells,
+)
+from noisebench.analysis.stats.compare import ANCHOR_KEYS, compare_methods, noise_cost
+from noisebench.analysis.stats.paired import (
+    CONSTANT_DIFF_ATOL,
+    MAX_EXACT_SIGNFLIP_PAIRS,
+    MIN_PAIRS_WILCOXON,
+    PairedResult,
+    holm,
+    paired_test,
+)
+from noisebench.analysis.stats.summaries import format_p, seed_summary, top_k_by_dev
 
 __all__ = [
     "BASE_KEYS",

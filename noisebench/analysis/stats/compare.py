@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from noisebench.analysis.keys import PANEL_KEYS, TRAINING_KEYS
-from noisebench.methods import BASELINE, hyper_parameter_names
-from noisebench.noise.families import is_clean
-
 from noisebench.analysis.stats.cells import (
-    BASE_KEYS, REQUIRED_KEYS, PairedCell, _groups, _hashable, _require_columns, _require_finite, _sort_key,
-    _with_hyper_parameters, cell_keys, holm_family_keys, paired_cells,
+    BASE_KEYS,
+    REQUIRED_KEYS,
+    PairedCell,
+    _groups,
+    _hashable,
+    _require_columns,
+    _require_finite,
+    _sort_key,
+    _with_hyper_parameters,
+    cell_keys,
+    holm_family_keys,
+    paired_cells,
 )
 from noisebench.analysis.stats.paired import PairedResult, holm, paired_test
+from noisebench.methods import BASELINE, hyper_parameter_names
+from noisebench.noise.families import is_clean
 
 # --------------------------------------------------------------------------
 # the comparison table

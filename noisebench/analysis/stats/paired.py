@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-
 
 #: Up to this many pairs the sign-flip test enumerates all 2**n sign vectors
 #: (2**16 = 65 536 permutations); beyond it a seeded random sample is used.

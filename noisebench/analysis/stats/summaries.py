@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
+from noisebench.analysis.stats.cells import (
+    BASE_KEYS,
+    REQUIRED_KEYS,
+    _groups,
+    _hashable,
+    _require_columns,
+    _require_finite,
+    _sort_key,
+    _std,
+    _with_hyper_parameters,
+)
 from noisebench.analysis.values import is_missing
 from noisebench.methods import hyper_parameter_names
-
-from noisebench.analysis.stats.cells import (
-    BASE_KEYS, REQUIRED_KEYS, _groups, _hashable, _require_columns, _require_finite, _sort_key, _std, _with_hyper_parameters,
-)
 
 # --------------------------------------------------------------------------
 # descriptive summaries (the paper's reporting rule next to the plain one)
