@@ -30,6 +30,7 @@ transfer: $(VENV)/.installed
 	$(VENV)/bin/noisebench plot --results $(TRANSFER_RESULTS) --out figures/transfer --overwrite
 
 test: $(VENV)/.installed
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 clean:
