@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +39,28 @@ def write_sst2(root: Path, n_train: int = 240, n_dev: int = 120, seed: int = 0) 
             rows.append(f"{_sentence(rng, label)} \t{label}")
         (folder / name).write_text("\n".join(rows) + "\n")
     return root
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: object, home: Path, plugins: str | None = None, offline: bool = False) -> subprocess.CompletedProcess:
+    """``python -m noisebench ARGS`` as a user runs it, from the repository root, with its own cache ``home``.
+
+    ``plugins`` names the modules to import (``NOISEBENCH_PLUGINS``; the repository goes on the path so a
+    test module can be its own plugin); none is inherited, nor a tasks file. ``offline`` makes a hub
+    access fail at once instead of trying the network.
+    """
+    env = {**os.environ, "NOISEBENCH_HOME": str(home), "TQDM_DISABLE": "1"}
+    for name in ("NOISEBENCH_PLUGINS", "NOISEBENCH_TASKS_FILES"):
+        env.pop(name, None)
+    if plugins:
+        env["NOISEBENCH_PLUGINS"] = plugins
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    if offline:
+        env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    command = [sys.executable, "-m", "noisebench", *map(str, args)]
+    return subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
 
 
 def spawn_ranks(worker: Callable[..., None], make_args: Callable[[], tuple], nprocs: int = 2) -> None:

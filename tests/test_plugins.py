@@ -7,9 +7,7 @@ Nothing else in noisebench knows about them.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import pytest
 from noisebench.methods import Method, register_method
 from noisebench.noise.families import NoiseFamily, NoiseInputs, register_family
 from noisebench.parameters import Parameter
-from tests.conftest import write_sst2
+from tests.conftest import run_cli, write_sst2
 
 
 class FlipClassZero(NoiseFamily):
@@ -49,13 +47,10 @@ OFFSET_CE = Method(
 register_family(FlipClassZero())
 register_method(OFFSET_CE)
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def nb(*args: object, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NOISEBENCH_HOME": str(home), "TQDM_DISABLE": "1", "NOISEBENCH_PLUGINS": "tests.test_plugins"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "noisebench", *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    return run_cli(*args, home=home, plugins="tests.test_plugins")
 
 
 GRID = """\

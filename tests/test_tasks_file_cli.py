@@ -7,19 +7,17 @@ edited: the tasks come from files this test writes and from this module as a plu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from noisebench.data.tasks import TaskData, TaskSpec, register_task
+from tests.conftest import run_cli
 from tests.declared_files import write_tasks_file
 from tests.multiclass import toy_task
 
-REPO = Path(__file__).resolve().parents[1]
 PLUGIN_TASK = "plugin-4class"
 
 
@@ -31,13 +29,7 @@ register_task(TaskSpec(PLUGIN_TASK, ("w", "x", "y", "z"), False, "a 4-class task
 
 
 def nb(*args: object, home: Path, plugin: bool = False) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NOISEBENCH_HOME": str(home), "TQDM_DISABLE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-    env.pop("NOISEBENCH_TASKS_FILES", None)
-    env.pop("NOISEBENCH_PLUGINS", None)
-    if plugin:
-        env["NOISEBENCH_PLUGINS"] = "tests.test_tasks_file_cli"
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "noisebench", *map(str, args)], capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    return run_cli(*args, home=home, plugins="tests.test_tasks_file_cli" if plugin else None, offline=True)
 
 
 def _ok(result: subprocess.CompletedProcess) -> str:

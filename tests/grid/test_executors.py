@@ -9,9 +9,7 @@ Nothing else in noisebench knows about it.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +27,7 @@ from noisebench.grid.executors import (
 from noisebench.grid.executors.ray import RayOptions
 from noisebench.grid.executors.submitit import SubmititOptions
 from noisebench.grid.spec import ExecutorSpec, load_grid
-from tests.conftest import write_sst2
+from tests.conftest import run_cli, write_sst2
 
 
 class ToyOptions(ExecutorOptions):
@@ -57,14 +55,11 @@ class ToyExecutor(Executor):
 
 register_executor(ToyExecutor())
 
-REPO = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.grid.test_executors"
 
 
 def nb(*args: object, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NOISEBENCH_HOME": str(home), "TQDM_DISABLE": "1", "NOISEBENCH_PLUGINS": PLUGIN}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "noisebench", *map(str, args)], check=False, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    return run_cli(*args, home=home, plugins=PLUGIN)
 
 
 GRID = """\
