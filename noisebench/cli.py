@@ -16,8 +16,10 @@ import click
 from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
 from noisebench.grid.executors import EXECUTORS
 from noisebench.methods.ce_scl import CE_SCL
-from noisebench.outputs import check_writable_dir, refuse_existing
+from noisebench.outputs import check_writable_dir
 from noisebench.parameters import Parameter
+from noisebench.progress import close_open_bars
+from noisebench.registry import load_plugins
 from noisebench.schema import Pooling, Precision, RunConfig, default
 
 PAPER_METHOD = CE_SCL.name
@@ -31,6 +33,14 @@ class _Group(click.Group):
     (also one line here, rather than click's usage block). Anything else is a bug and keeps its
     traceback; ``--debug`` shows the traceback of expected errors too.
     """
+
+    def main(self, *args, **kwargs):
+        """Load the plugins before anything else (``--help`` included): a broken one is one error line."""
+        try:
+            load_plugins()
+        except NoisebenchError as error:
+            _fail(None, _describe(error), 2)
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -52,8 +62,10 @@ def _describe(error: BaseException) -> str:
     return " ".join(str(error).split("\n"))
 
 
-def _fail(ctx: click.Context, message: str, exit_code: int) -> None:
-    if ctx.meta.get(_DEBUG):
+def _fail(ctx: click.Context | None, message: str, exit_code: int) -> None:
+    """Close the progress bars (the error starts on a line of its own), print one ``error:`` line, exit."""
+    close_open_bars()
+    if ctx is not None and ctx.meta.get(_DEBUG):
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
     sys.exit(exit_code)
@@ -86,8 +98,8 @@ def _n_relabel(value: str) -> int | None:
 
 
 def _registered_parameters(registry_items: Callable[[], Iterable[Parameter]]) -> list[Parameter]:
-    """Distinct parameters of the registered families or methods (built-ins only if a plugin fails to load;
-    the command then reports the plugin's error when it looks the name up)."""
+    """Distinct parameters of the registered families or methods (none if a plugin fails to load: the CLI
+    then reports the plugin's error before parsing any option, see ``_Group.main``)."""
     try:
         items = list(registry_items())
     except NoisebenchError:
@@ -158,7 +170,11 @@ def _tasks_file_option(command: Callable) -> Callable:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="GLUE root in the canonical TSV layout.")
 @click.option("--pool-from-dev", is_flag=True, help="Carve the train pool out of dev (for tasks with no train file).")
 def generate(task, family, target_rates, weak_fit, weak_model, weak_predictions, weak_encoder, weak_option_pairs, noise_seed, data_seed, n_relabel, out_dir, data_dir, pool_from_dev, **levels) -> None:
-    """Make noisy training sets (noise artifacts) for a task, one per level of the family's parameter."""
+    """Make noisy training sets (noise artifacts) for a task, one per level of the family's parameter.
+
+    Run again after an interruption, the same command keeps the artifacts already made (intact, same
+    settings and data) and makes the rest; any other folder under an artifact's name is refused.
+    """
     from noisebench.data.tasks import get_task_spec, load_task
     from noisebench.noise.artifact import read_artifact
     from noisebench.noise.families import DEFAULT_FAMILY, TARGET_RATE, get_family
@@ -186,7 +202,7 @@ def generate(task, family, target_rates, weak_fit, weak_model, weak_predictions,
     if len(set(outs)) < len(outs):
         raise ConfigError(f"a level is listed twice: {', '.join(sorted(str(p.name) for p in outs))}")
     check_writable_dir(out_dir, option="--out")  # every output checked before any is written
-    refuse_existing(outs, hint="remove it or choose another --out")
+    kept = {path for path in outs if path.exists() or path.is_symlink()}  # after an interruption: kept if the same artifact, else refused
     data = load_task(task, data_dir=data_dir, pool_from_dev=pool_from_dev)
     for path in generate_artifacts(data, specs, outs):
         meta = read_artifact(path).meta
@@ -195,6 +211,7 @@ def generate(task, family, target_rates, weak_fit, weak_model, weak_predictions,
         click.echo(
             f"{path}\t{level}\trealised noise {meta['realized_noise_rate']:.3f}\texpected {meta['expected_noise_rate']:.3f}"
             + (f"\tweak model {weak['kind']} {weak['fit']}, dev acc {_accuracy(weak['dev_accuracy'])}" if weak else "")
+            + ("\tkept (made by an earlier run)" if path in kept else "")
         )
 
 
@@ -228,11 +245,12 @@ def _accuracy(value: float | None) -> str:
 
 
 def _executor_names() -> list[str]:
-    """The registered executors (built-ins only if a plugin fails to load; a command then reports its error)."""
+    """The registered executors (none if a plugin fails to load: the CLI then reports the plugin's error
+    before parsing any option, see ``_Group.main``)."""
     try:
         return list(EXECUTORS.names())
     except NoisebenchError:
-        return list(EXECUTORS.names())
+        return []
 
 
 @main.command()
@@ -261,13 +279,16 @@ def _executor_names() -> list[str]:
 @click.option("--save-embeddings", is_flag=True, help="Save the test set's [CLS] embeddings (for t-SNE).")
 @click.option("--model", default=default("model"), show_default=True, help="Offline asset name, local path or hub id.")
 @click.option("--init-from", default=default("init_from"), help="Start from another run's saved encoder (a new head): its run_id, its run directory or a saved model folder; relative paths are against --results. Default: the pre-trained --model.")
-@click.option("--save-model", is_flag=True, help="Save the best-dev model and tokenizer in the run directory (model/), so other runs can --init-from it.")
+@click.option("--save-model", is_flag=True, help="Save the selected epoch's model and tokenizer in the run directory (model/), so other runs can --init-from it.")
+@click.option("--selection", default=default("selection"), show_default=True, help="Which epoch is tested: best_dev (clean dev), best_noisy_dev (dev relabelled like the training labels), last_epoch, or a plugin's rule.")
+@click.option("--patience", type=int, default=default("patience"), help="Stop after this many epochs without a better selection score (default: train every epoch).")
+@click.option("--test-every-epoch", is_flag=True, help="Also evaluate the test set after every epoch, so every selection rule can be compared on this run.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--pool-from-dev", is_flag=True)
 @click.option("--pooling", type=click.Choice(get_args(Pooling)), default=default("pooling"), show_default=True, help="Sentence features for the classifier and SCL: the first token ([CLS], the paper's) or the masked mean of token states.")
 @click.option("--precision", type=click.Choice(["auto", *get_args(Precision)]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, init_from, save_model, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
+def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, init_from, save_model, selection, patience, test_every_epoch, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
     """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
     if not dry_run:
         check_writable_dir(results_dir, option="--results")  # before any data, model or training work
@@ -294,7 +315,7 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
         task=task, model=model, n_train=n_train, method=method, method_params=_given(method_params), train_seed=train_seed,
         epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, dev_limit=dev_limit, test_limit=test_limit,
         pool_from_dev=pool_from_dev, save_embeddings=save_embeddings, pooling=pooling, precision=precision,
-        init_from=init_from, save_model=save_model, **noise,
+        init_from=init_from, save_model=save_model, selection=selection, patience=patience, test_every_epoch=test_every_epoch, **noise,
     )
     if is_done(run_path(results_dir, config)):
         raise OutputError(f"run {run_path(results_dir, config)} already exists (same config); remove it to redo")
@@ -364,47 +385,46 @@ def list_registered(section: str | None) -> None:
 @main.command()
 @click.argument("results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def collect(results_dir: Path) -> None:
-    """Rebuild RESULTS_DIR/results.parquet from the run directories alone."""
+    """Rebuild RESULTS_DIR/results.parquet from the run directories alone (none finished: an error, nothing written)."""
     import pandas as pd
 
-    from noisebench.outputs import check_writable_dir
+    from noisebench.store.layout import runs_root
+    from noisebench.store.read import finished_runs
     from noisebench.store.table import write_results_table
 
     check_writable_dir(results_dir, option="RESULTS_DIR")
+    if not finished_runs(results_dir):  # an empty table would look like a result; any old table stays as it was
+        raise DataError(f"no finished runs in {results_dir} (no run folder with a DONE marker under {runs_root(results_dir)})")
     path = write_results_table(results_dir)
     click.echo(f"{path}\t{len(pd.read_parquet(path))} runs")
 
 
 def _finished_table(results_dir: Path):
-    from noisebench.store.table import collect_table
+    """The results table for analysis: one row per finished run and, for runs that evaluated the test set
+    every epoch, one per other selection rule (:func:`~noisebench.store.table.expand_selections`)."""
+    from noisebench.store.table import collect_table, expand_selections
 
     table = collect_table(results_dir)
     if table.empty:
         raise DataError(f"no finished runs in {results_dir}")
-    return table
+    return expand_selections(table)
 
 
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="A .png/.pdf file for the headline figure, or a folder for every figure.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="A .png, .pdf or .svg file for the headline figure (in that format only), or a folder for every figure (PNG and PDF).")
 @click.option("--x", "x_axis", type=click.Choice(["level", "realised"]), default="level", show_default=True, help="Headline figure's x-axis: the noise level, or the mean realised noise rate (levels as labels).")
 @click.option("--overwrite", is_flag=True, help="Replace existing figures.")
 def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
     """Accuracy against noise level per method (mean and 95% interval over seeds), or every figure."""
-    from noisebench.analysis.figures import plot_accuracy_vs_noise, plot_all
-    from noisebench.outputs import check_writable_dir, refuse_existing
+    from noisebench.analysis.figures import FIGURE_FORMATS, accuracy_figure, plot_all, save_figure_as
+    from noisebench.outputs import check_figure_out
     from noisebench.store.table import collect_history
 
-    single = out.suffix.lower() in (".png", ".pdf")
-    if single:
-        check_writable_dir(out.parent, option=f"--out {out}: folder")
-        refuse_existing([out.with_suffix(".png"), out.with_suffix(".pdf")], overwrite=overwrite)
-    else:
-        check_writable_dir(out, option="--out")
-        refuse_existing([out] if out.is_dir() and any(out.iterdir()) else [], overwrite=overwrite)
+    single = check_figure_out(out, formats=FIGURE_FORMATS, overwrite=overwrite)
     table = _finished_table(results_dir)
     try:
-        paths = plot_accuracy_vs_noise(table, out.with_suffix(""), x=x_axis) if single else plot_all(table, collect_history(results_dir), results_dir, out)
+        paths = save_figure_as(accuracy_figure(table, x=x_axis), [out]) if single else plot_all(table, collect_history(results_dir), results_dir, out)
     except ValueError as error:  # the analysis library's word for a table it cannot use
         raise DataError(str(error)) from error
     for path in paths:

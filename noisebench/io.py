@@ -14,11 +14,12 @@ with ``os.umask`` means changing it, which races with other threads).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,20 +74,38 @@ def write_bytes_atomic(path: Path, data: bytes, *, crash_name: str = "file-write
 
     The file gets ``0o666 & ~umask`` like any file the user creates.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _make_temp_file(path)
+    write_files_atomic({Path(path): data}, crash_name=crash_name)
+
+
+def write_files_atomic(files: Mapping[Path, bytes], *, crash_name: str = "file-write") -> None:
+    """Write several files as one publish: every file to a hidden temporary sibling first, then rename all.
+
+    A failure (a full disk, an unwritable folder, a folder under a final name) comes before the renames
+    and leaves every final path as it was, so a set that belongs together (a figure's PNG and PDF) is
+    never half replaced by an error. Each file gets ``0o666 & ~umask`` like any file the user creates.
+    """
+    for path in map(Path, files):  # the one thing that would make a rename fail once the data is written
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, "a folder is in the way of the file", str(path))
+    temps: dict[Path, Path] = {}
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temps[path] = _make_temp_file(path)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
         crash_point(crash_name)
-        os.replace(tmp, path)
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    for folder in {path.parent for path in temps}:
+        _fsync_dir(folder)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

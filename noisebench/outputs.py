@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from noisebench.errors import OutputError
+from noisebench.errors import ConfigError, OutputError
 
 
 def check_writable_dir(path: Path, *, option: str = "--out") -> Path:
@@ -60,3 +60,22 @@ def refuse_existing(paths: Iterable[Path], *, overwrite: bool = False, option: s
     for path in paths:
         if Path(path).exists() or Path(path).is_symlink():
             raise OutputError(f"{option}: {path} already exists; {hint}")
+
+
+def check_figure_out(out: Path, *, formats: Iterable[str], overwrite: bool = False, option: str = "--out") -> bool:
+    """Check a figure output before any work: True for one figure file, False for a folder of figures.
+
+    A path with a suffix that is not an existing folder is a figure file: its suffix must be one of
+    ``formats`` (``png``, ...), its folder writable, and it must not exist unless ``overwrite``. Anything
+    else is a folder, which must be writable and empty unless ``overwrite``.
+    """
+    out, formats = Path(out), tuple(formats)
+    if out.suffix and not out.is_dir():
+        if out.suffix.lower().lstrip(".") not in formats:
+            allowed = ", ".join(f".{name}" for name in formats)
+            raise ConfigError(f"{option} {out}: a figure file must end in {allowed} (or name a folder, without a suffix, for every figure)")
+        check_writable_file(out, option=option, overwrite=overwrite)
+        return True
+    check_writable_dir(out, option=option)
+    refuse_existing([out] if out.is_dir() and any(out.iterdir()) else [], overwrite=overwrite, option=option)
+    return False

@@ -21,21 +21,49 @@ ENTRY_POINT_GROUP = "noisebench.plugins"
 
 T = TypeVar("T")
 _plugins_loaded = False
+_plugin_error: ConfigError | None = None
 
 
 def load_plugins() -> None:
-    """Import every plugin module once per process (entry points, then ``NOISEBENCH_PLUGINS``)."""
-    global _plugins_loaded
+    """Import every plugin module once per process (entry points, then ``NOISEBENCH_PLUGINS``).
+
+    A plugin that cannot be found, whose import raises, or that registers a name already taken is a
+    ConfigError naming the plugin and the reason. The failure is remembered and raised again by every
+    later call, so nothing runs with part of its plugins (the CLI reports it before parsing any option).
+    """
+    global _plugins_loaded, _plugin_error
     if _plugins_loaded:
+        if _plugin_error is not None:
+            raise _plugin_error
         return
     _plugins_loaded = True
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        entry.load()
-    for name in filter(None, (part.strip() for part in os.environ.get(PLUGINS_ENV, "").split(","))):
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"{PLUGINS_ENV}: cannot import plugin module {name!r}: {exc}") from exc
+    try:
+        for entry in entry_points(group=ENTRY_POINT_GROUP):
+            _import_plugin(f"plugin entry point {entry.name!r}", entry.module, entry.load)
+        for name in plugin_module_names():
+            _import_plugin(f"{PLUGINS_ENV}: plugin {name!r}", name, lambda name=name: importlib.import_module(name))
+    except ConfigError as error:
+        _plugin_error = error
+        raise
+
+
+def plugin_module_names() -> list[str]:
+    """The module names listed in ``NOISEBENCH_PLUGINS`` (comma-separated, blanks ignored)."""
+    return [part.strip() for part in os.environ.get(PLUGINS_ENV, "").split(",") if part.strip()]
+
+
+def _import_plugin(label: str, module: str, load: Callable[[], object]) -> None:
+    """Run ``load`` (the import of ``module``); any failure becomes one ConfigError starting with ``label``."""
+    try:
+        load()
+    except ModuleNotFoundError as exc:
+        if exc.name and (module == exc.name or module.startswith(f"{exc.name}.")):
+            raise ConfigError(f"{label}: no module named {exc.name!r} (is its folder on PYTHONPATH?)") from exc
+        raise ConfigError(f"{label} failed to import: {type(exc).__name__}: {exc}") from exc
+    except ConfigError as exc:  # e.g. a name that is already registered
+        raise ConfigError(f"{label}: {exc}") from exc
+    except Exception as exc:  # a plugin is user code: whatever it raises is reported as its error, in one line
+        raise ConfigError(f"{label} failed to import: {type(exc).__name__}: {exc}") from exc
 
 
 class Registry(Generic[T]):
@@ -57,10 +85,10 @@ class Registry(Generic[T]):
             hook()
 
     def register(self, name: str, entry: T) -> T:
-        """Add ``entry`` under ``name``; registering the same name twice is an error unless it is the same entry."""
+        """Add ``entry`` under ``name``; a name already taken by another entry is a ConfigError."""
         current = self._entries.get(name)
         if current is not None and current != entry:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise ConfigError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = entry
         return entry
 

@@ -14,13 +14,14 @@ import json
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from noisebench.assets import DEFAULT_ENCODER_ASSET
 from noisebench.errors import ConfigError
 from noisebench.methods import BASELINE, get_method
 from noisebench.noise.families import CLEAN, get_family, is_clean, level_parameter
 from noisebench.noise.weak import DEFAULT_WEAK_FIT, DEFAULT_WEAK_MODEL, check_weak_fit, resolve_weak
+from noisebench.selection import DEFAULT_SELECTION, get_selection_rule
 
 Seed = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -34,6 +35,15 @@ Pooling = Literal["cls", "mean"]
 """Sentence features for the classifier and SCL: the first token's state, or the masked mean (train/encoder.py)."""
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+def _known_selection_rule(name: str) -> str:
+    get_selection_rule(name)  # a ConfigError (a ValueError) listing the registered rules
+    return name
+
+
+SelectionRuleName = Annotated[Name, AfterValidator(_known_selection_rule)]
+"""A registered selection rule (:mod:`noisebench.selection`)."""
 
 
 class RunConfig(BaseModel):
@@ -81,7 +91,15 @@ class RunConfig(BaseModel):
     test_limit: PositiveInt | None = Field(None, description="evaluate on the first k test examples only")
     pool_from_dev: bool = Field(False, description="carve the train pool out of dev (no train file)")
     save_embeddings: bool = Field(False, description="save the test set's [CLS] embeddings (for t-SNE)")
-    save_model: bool = Field(False, description="save the best-dev model and its tokenizer in the run directory (model/), for init_from")
+    save_model: bool = Field(False, description="save the selected epoch's model and its tokenizer in the run directory (model/), for init_from")
+    selection: SelectionRuleName = Field(
+        DEFAULT_SELECTION, description="the rule that picks the tested epoch: best_dev (clean dev), best_noisy_dev (dev relabelled like the "
+        "training labels), last_epoch, or a plugin's (see noisebench list selection)"
+    )
+    patience: PositiveInt | None = Field(None, description="stop after this many epochs without a better selection score (None: train every epoch)")
+    test_every_epoch: bool = Field(
+        False, description="also evaluate the test set after every epoch, so every selection rule can be scored on the same trained run"
+    )
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -147,6 +165,7 @@ class RunConfig(BaseModel):
 
 HASHED_WHEN_SET: dict[str, tuple[Any, ...]] = {
     "init_from": (None,), "save_model": (False,), "weak_model": (None, DEFAULT_WEAK_MODEL), "weak_options": ({},),
+    "selection": (DEFAULT_SELECTION,), "patience": (None,), "test_every_epoch": (False,),
 }
 """Fields added after results existed, with their default values: a field at a default is left out of
 ``run_id``, so the runs of earlier versions keep their ids (a grid re-run still skips them). A weak

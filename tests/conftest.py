@@ -43,6 +43,12 @@ def write_sst2(root: Path, n_train: int = 240, n_dev: int = 120, seed: int = 0) 
 
 REPO = Path(__file__).resolve().parents[1]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `pytest -n N`: one thread per worker (and per CLI subprocess) so N workers share N cores
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
 
 def run_cli(*args: object, home: Path, plugins: str | None = None, offline: bool = False) -> subprocess.CompletedProcess:
     """``python -m noisebench ARGS`` as a user runs it, from the repository root, with its own cache ``home``.

@@ -319,7 +319,7 @@ CASES = [
     Case("generate-out-is-a-file", lambda w: ["generate", "--task", "sst2", "--data-dir", w.glue, "--temperature", "0.5", "--out", w.root / "afile"], "afile is a file, not a folder"),
     Case("generate-out-under-a-file", lambda w: ["generate", "--task", "sst2", "--data-dir", w.glue, "--temperature", "0.5", "--out", w.root / "afile" / "noise"], "afile is a file, not a folder"),
     Case("generate-out-read-only", lambda w: ["generate", "--task", "sst2", "--data-dir", w.glue, "--temperature", "0.5", "--out", w.root / "readonly"], "is not writable", marks=(ROOT_SKIP,)),
-    Case("generate-second-level-exists", lambda w: ["generate", "--task", "sst2", "--data-dir", w.glue, "--temperature", "0.3", "--temperature", "0.5", "--out", w.root / "noise"], "T0.5 already exists"),
+    Case("generate-second-level-exists", lambda w: ["generate", "--task", "sst2", "--data-dir", w.glue, "--temperature", "0.3", "--temperature", "0.5", "--noise-seed", "1", "--out", w.root / "noise"], "T0.5 already exists"),
     # kind 5: degenerate data
     Case("data-train-header-only", _gen("--temperature", "0.5", data="header-only-train"), "the train split is too small: 0 examples"),
     Case("data-train-five-rows", _gen("--temperature", "0.5", data="five-row-train"), "need at least 5 examples of each of its 2 classes"),

@@ -73,9 +73,10 @@ def test_rerunning_a_finished_run_is_refused_and_keeps_it(workspace):
 
 
 def test_generate_into_an_existing_artifact_is_refused_and_keeps_it(workspace):
+    """The same folder name with other settings (another noise seed); the same settings keep it (a re-run)."""
     noise = workspace["root"] / "noise"
     before = tree_digest(noise)
-    result = nb("generate", "--task", "sst2", "--data-dir", workspace["glue"], "--temperature", "0.2", "--out", noise, env_home=workspace["home"])
+    result = nb("generate", "--task", "sst2", "--data-dir", workspace["glue"], "--temperature", "0.2", "--noise-seed", "1", "--out", noise, env_home=workspace["home"])
     assert_one_line_error(result, "already exists")
     assert tree_digest(noise) == before
 

@@ -15,6 +15,7 @@ from noisebench.analysis.values import is_missing
 from noisebench.errors import ConfigError
 from noisebench.noise.families import get_family, is_clean
 from noisebench.noise.weak import DEFAULT_WEAK_MODEL
+from noisebench.selection import DEFAULT_SELECTION
 
 __all__ = [
     "PANEL_KEYS", "LEVEL_KEYS", "NOISE_SETUP_KEYS", "TRAINING_KEYS", "SETTING_KEYS", "SEED_KEYS",
@@ -30,8 +31,9 @@ LEVEL_KEYS: tuple[str, ...] = ("noise_family", "noise_param", "noise_level")
 #: labeller, its options (one JSON text, :func:`~noisebench.store.rows.options_key`) and fit mode, how many examples were relabelled.
 NOISE_SETUP_KEYS: tuple[str, ...] = ("weak_fit", "weak_model", "weak_options", "n_relabel")
 #: Training choices that are part of a setting (shared by a noisy run and its clean anchor): the
-#: sentence pooling, and the encoder a run starts from when not the pre-trained one (transfer).
-TRAINING_KEYS: tuple[str, ...] = ("pooling", "init_from")
+#: sentence pooling, the encoder a run starts from when not the pre-trained one (transfer), the
+#: batch size, and the rule that picked the tested epoch (``selection``; ``best_dev`` before rules existed).
+TRAINING_KEYS: tuple[str, ...] = ("pooling", "init_from", "batch_size", "selection")
 #: Every column of a setting, in display order.
 SETTING_KEYS: tuple[str, ...] = PANEL_KEYS + LEVEL_KEYS + NOISE_SETUP_KEYS + TRAINING_KEYS
 #: A run's three seeds: training subset, relabelling draw, initialisation and data order.
@@ -51,7 +53,8 @@ def with_setting_keys(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with every :data:`OPTIONAL_KEYS` column (NaN where it lacked one) and ``noise_param`` filled.
 
     A noisy row without ``noise_param`` gets its family's own parameter (what the level meant before
-    target rates existed); a clean row keeps it missing. Returns a copy only when something changes.
+    target rates existed); a clean row keeps it missing. A row without ``selection`` kept the best
+    clean-dev epoch (``best_dev``). Returns a copy only when something changes.
     """
     missing = [c for c in OPTIONAL_KEYS if c not in table.columns]
     out = table.assign(**{c: None for c in missing}) if missing else table
@@ -62,6 +65,11 @@ def with_setting_keys(table: pd.DataFrame) -> pd.DataFrame:
         out = out.copy()
         out["noise_param"] = out["noise_param"].astype(object)
         out.loc[unset, "noise_param"] = out.loc[unset, "noise_family"].map(_own_parameter)
+    no_rule = out["selection"].map(is_missing)
+    if no_rule.any():  # runs from before selection rules were a choice kept the best clean-dev epoch
+        out = out.copy()
+        out["selection"] = out["selection"].astype(object)
+        out.loc[no_rule, "selection"] = DEFAULT_SELECTION
     legacy = out["weak_model"].map(is_missing) & ~out["weak_fit"].map(is_missing)
     if legacy.any():  # runs from before weak labellers were a choice used the default one
         out = out.copy()

@@ -38,6 +38,7 @@ from noisebench.schema import (
     Precision,
     Ratio,
     Seed,
+    SelectionRuleName,
     default,
 )
 
@@ -84,13 +85,6 @@ def _known_task(name: str) -> str:
     from noisebench.data.tasks import get_task_spec
 
     get_task_spec(name)  # a DataError (a ValueError) listing the known tasks
-    return name
-
-
-def _known_selection_rule(name: str) -> str:
-    from noisebench.train.selection import get_selection_rule
-
-    get_selection_rule(name)  # a ConfigError (a ValueError) listing the registered rules
     return name
 
 
@@ -316,7 +310,7 @@ InitFrom = Annotated[list[Name | None], BeforeValidator(_as_list), Field(min_len
 
 
 class TrainingSpec(BaseModel):
-    """Training settings shared by every run; ``init_from`` (one value or a list) is an axis of the grid.
+    """Training settings shared by every run; ``init_from`` and ``batch_size`` (one value or a list) are axes of the grid.
 
     ``init_from`` entries: null for the pre-trained ``model``; a run_id of a run saved with
     ``save_model: true`` in the same results directory; or a run directory or saved model folder,
@@ -326,7 +320,7 @@ class TrainingSpec(BaseModel):
     model_config = STRICT
 
     epochs: PositiveInt = default("epochs")
-    batch_size: PositiveInt = default("batch_size")
+    batch_size: Annotated[list[PositiveInt], BeforeValidator(_as_list), Field(min_length=1), AfterValidator(_unique)] = [default("batch_size")]
     lr: PositiveFloat = default("lr")
     warmup_ratio: Ratio = default("warmup_ratio")
     weight_decay: NonNegativeFloat = default("weight_decay")
@@ -344,7 +338,10 @@ class EvaluationSpec(BaseModel):
     test_limit: PositiveInt | None = default("test_limit")
     pool_from_dev: bool = default("pool_from_dev")
     save_embeddings: bool = default("save_embeddings")
-    selection: Annotated[Name, AfterValidator(_known_selection_rule)] = "best_dev"
+    selection: Annotated[list[SelectionRuleName], BeforeValidator(_as_list), Field(min_length=1), AfterValidator(_unique)] = [default("selection")]
+    """One rule, or a list: an axis (each rule its own runs; with test_every_epoch one run serves every rule in the analysis)."""
+    patience: PositiveInt | None = default("patience")
+    test_every_epoch: bool = default("test_every_epoch")
 
 
 ExecutorSpec = SubmititOptions

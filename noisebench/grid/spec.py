@@ -33,9 +33,9 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
       noise: [0, 1, 2]            #    the relabelling draw: required unless family is none (then ignored)
       train: [0, 1, 2]            # R  initialisation, batch order, dropout
       mode: zipped                #    zipped: the i-th seeds form seed set i; crossed: every combination
-    training: {epochs, batch_size, lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16,
+    training: {epochs, batch_size (or a list: an axis), lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16,
                save_model: false, init_from: null}   # init_from: one value or a list (an axis); see TrainingSpec
-    evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev}
+    evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev (or a list: an axis), patience, test_every_epoch}
     executor: {partition: null, time_min: 60, gpus_per_node: 1, gpus_per_run: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
                                   #    without name: these (submitit's) keys, for --executor (default local); or
                                   #    a registered executor's block: {name: ray, num_cpus_per_run: 1,
@@ -207,26 +207,29 @@ PoolSize = Callable[[str], int]
 
 
 def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConfig]:
-    """Every run of ``grid``, ordered by task, init_from, n_train, noise level, seed set, method variant.
+    """Every run of ``grid``, ordered by task, init_from, batch size, n_train, noise level, seed set, method variant, selection rule.
 
     ``pool_size(task)`` resolves ``n_train: all``; it is only called for grids that use "all", once
     per task, and defaults to the size of the task's pool (``load_task``, honouring
     ``evaluation.pool_from_dev``). An "all" that resolves to a size also listed explicitly is dropped.
     """
-    common = {"model": grid.model, **grid.training.model_dump(exclude={"init_from"}), **grid.evaluation.model_dump(exclude={"selection"})}
+    common = {"model": grid.model, **grid.training.model_dump(exclude={"init_from", "batch_size"}), **grid.evaluation.model_dump(exclude={"selection"})}
     seed_sets = grid.seeds.seed_sets(noisy=grid.noisy)
     variants = grid.method_variants()
     return [
         RunConfig(
             task=task, n_train=n_train, data_seed=data_seed, train_seed=train_seed, method=method, method_params=params,
-            noise_seed=None if is_clean(setting["noise_family"]) else noise_seed, init_from=init_from, **setting, **common,
+            noise_seed=None if is_clean(setting["noise_family"]) else noise_seed, init_from=init_from, batch_size=batch_size,
+            selection=selection, **setting, **common,
         )
         for task in grid.tasks
         for init_from in grid.training.init_from
+        for batch_size in grid.training.batch_size
         for n_train in _resolve_n_train(grid, task, pool_size)
         for setting in grid.settings(task)
         for data_seed, noise_seed, train_seed in seed_sets
         for method, params in variants
+        for selection in grid.evaluation.selection
     ]
 
 

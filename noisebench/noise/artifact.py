@@ -4,6 +4,8 @@
 verifies it, then checks the labels themselves (no missing values, integer classes within the
 artifact's label set, unique ids, ``is_corrupted == (label_clean != label_noisy)``, and the counts and
 realised rate that noise.json reports). Artifacts written before the hash existed get the other checks.
+``dev_labels.parquet`` holds the dev split relabelled by the same noise (for selection on a noisy dev
+split); ``noise.json``'s ``dev`` block summarises it the same way and carries its sha256.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from noisebench.noise.families import TARGET_RATE
 SCHEMA_VERSION = 1
 ORIENTATION = "rows=clean, cols=noisy"
 LABEL_COLUMNS = ["id", "label_clean", "label_noisy", "is_corrupted"]
+DEV_LABELS_FILE = "dev_labels.parquet"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class NoiseArtifact:
     path: Path
     meta: dict[str, Any]
     labels: pd.DataFrame
+    dev_labels: pd.DataFrame | None = None
+    """The dev split relabelled like ``labels`` (``dev_labels.parquet``); None for artifacts from before
+    noisy dev labels existed, or when the weak labeller could not score dev (``meta["dev"]["unavailable"]``)."""
 
     def run_fields(self) -> dict[str, Any]:
         """The run-config fields this artifact stands for: family, level, weak labeller and fit, noise and data seeds."""
@@ -68,6 +74,17 @@ class NoiseArtifact:
             )
         return indexed.loc[ids.to_numpy()].reset_index()
 
+    def noisy_dev_for(self, ids: pd.Series) -> np.ndarray:
+        """Noisy dev labels for the dev ``ids`` (in that order), for selection on a noisy dev split."""
+        if self.dev_labels is None:
+            reason = (self.meta.get("dev") or {}).get("unavailable") or "it was made before noisy dev labels existed; generate it again"
+            raise ArtifactError(f"noise artifact {self.path} has no noisy dev labels: {reason}")
+        indexed = self.dev_labels.set_index("id")["label_noisy"]
+        missing = ~ids.isin(indexed.index)
+        if missing.any():
+            raise ArtifactError(f"noise artifact {self.path}: dev example {ids[missing].iloc[0]!r} has no noisy dev label")
+        return indexed.loc[ids.to_numpy()].to_numpy()
+
 
 def transition_counts(clean: np.ndarray, noisy: np.ndarray, num_labels: int) -> list[list[int]]:
     """Counts ``C[i][j]`` of examples with clean label i and noisy label j (rows=clean, cols=noisy)."""
@@ -95,13 +112,19 @@ def noise_summary(clean: np.ndarray, noisy: np.ndarray, label_names: tuple[str, 
     }
 
 
-def write_artifact(out_dir: Path, labels: pd.DataFrame, meta: dict[str, Any], *, overwrite: bool = False) -> Path:
-    """Write ``labels.parquet`` and ``noise.json`` into ``out_dir`` atomically (temp dir + rename)."""
+def write_artifact(
+    out_dir: Path, labels: pd.DataFrame, meta: dict[str, Any], *, dev_labels: pd.DataFrame | None = None, overwrite: bool = False,
+) -> Path:
+    """Write ``labels.parquet`` (and ``dev_labels.parquet``, whose summary is ``meta["dev"]``) and ``noise.json``
+    into ``out_dir`` atomically (temp dir + rename)."""
     payload = {"schema_version": SCHEMA_VERSION, "noisebench_version": __version__, **meta}
     try:
         with atomic_dir(Path(out_dir), overwrite=overwrite, crash_name="artifact-write") as tmp:
             labels.to_parquet(tmp / "labels.parquet", index=False)
             payload["labels_sha256"] = sha256_file(tmp / "labels.parquet")
+            if dev_labels is not None:
+                dev_labels.to_parquet(tmp / DEV_LABELS_FILE, index=False)
+                payload["dev"] = {**payload["dev"], "labels_sha256": sha256_file(tmp / DEV_LABELS_FILE)}
             write_json_atomic(tmp / "noise.json", payload)
     except FileExistsError:
         raise DataError(f"output {out_dir} already exists; choose another --out or remove it") from None
@@ -133,7 +156,27 @@ def read_artifact(path: Path) -> NoiseArtifact:
             f"noise artifact {path}: labels.parquet does not match the sha256 recorded in noise.json "
             "(edited or damaged after it was written); generate it again"
         )
-    return NoiseArtifact(path, meta, labels)
+    return NoiseArtifact(path, meta, labels, _read_dev_labels(path, meta))
+
+
+def _read_dev_labels(path: Path, meta: dict[str, Any]) -> pd.DataFrame | None:
+    """``dev_labels.parquet`` checked like the training labels against ``meta["dev"]``; None when there is none."""
+    file, dev_meta = path / DEV_LABELS_FILE, meta.get("dev")
+    if not file.is_file():
+        return None
+    where = f"noise artifact {path}: {DEV_LABELS_FILE}"
+    if not isinstance(dev_meta, dict):
+        raise ArtifactError(f"{where} has no summary in noise.json (dev); generate it again")
+    try:
+        labels, digest = pd.read_parquet(file), sha256_file(file)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{where} is unreadable: {exc}") from exc
+    missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
+    if missing:
+        raise ArtifactError(f"{where} lacks columns {missing}")
+    if dev_meta.get("labels_sha256") != digest:
+        raise ArtifactError(f"{where} does not match the sha256 recorded in noise.json (edited or damaged after it was written); generate it again")
+    return check_labels(labels, dev_meta, where=where)
 
 
 def check_labels(labels: pd.DataFrame, meta: dict[str, Any], *, where: str) -> pd.DataFrame:

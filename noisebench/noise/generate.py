@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from noisebench.assets import DEFAULT_ENCODER_ASSET
@@ -15,6 +16,7 @@ from noisebench.data.tasks import TaskData, frame_hash
 from noisebench.errors import ConfigError, DataError
 from noisebench.noise.artifact import noise_summary, write_artifact
 from noisebench.noise.calibrate import solve_level
+from noisebench.noise.existing import keep_existing
 from noisebench.noise.families import TARGET_RATE, NoiseFamily, get_family, level_parameter
 from noisebench.noise.families.base import labels_frame
 from noisebench.noise.weak import (
@@ -140,15 +142,50 @@ class Relabelled:
 
 def relabel(task: TaskData, spec: NoiseSpec) -> Relabelled:
     """Draw the noisy labels of ``spec`` (solving the family's level first for a target rate)."""
+    return _relabel_examples(task, spec, relabel_frame(task, spec), spec.noise_seed)
+
+
+DEV_STREAM = 0x646576
+"""Mixed with the noise seed for the dev split's draw, so it is not the pool's first draws again."""
+
+
+def relabel_dev(task: TaskData, spec: NoiseSpec) -> Relabelled:
+    """The dev split relabelled by the same family, level, weak labeller and fit as the pool, from the same noise seed.
+
+    The weak labeller is fitted as ``spec`` says with dev in the pool's place (in-sample: on dev itself),
+    and a target rate is solved on dev, so the dev split's noise rate is near the training one.
+    """
+    seed = int(np.random.SeedSequence([spec.noise_seed, DEV_STREAM]).generate_state(1)[0])
+    return _relabel_examples(task, spec, task.dev.reset_index(drop=True), seed)
+
+
+def _relabel_examples(task: TaskData, spec: NoiseSpec, frame: pd.DataFrame, seed: int) -> Relabelled:
     family = spec.noise_family
-    frame = relabel_frame(task, spec)
     weak = spec.resolved_weak()
     scores = None if weak is None else scores_for(task, frame, spec.resolved_weak_fit, *weak)
     inputs = family.make_inputs(frame, task.num_labels, None if scores is None else scores.log_probs)
     level = solve_level(family, inputs, spec.level) if spec.is_target else spec.level
-    noisy = family.draw(inputs, level, spec.noise_seed)
+    noisy = family.draw(inputs, level, seed)
     labels = labels_frame(frame["id"], inputs.clean, noisy, family.extra_columns(inputs))
     return Relabelled(labels, level, family.expected_rate(inputs, level), scores)
+
+
+def dev_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, Any]:
+    """noise.json's ``dev`` block: the dev split's level, expected and realised noise and transition matrix."""
+    return {
+        "params": {spec.noise_family.parameter.name: made.level},
+        "expected_noise_rate": made.expected_rate,
+        **noise_summary(made.labels["label_clean"].to_numpy(), made.labels["label_noisy"].to_numpy(), task.label_names),
+    }
+
+
+def _dev_or_reason(task: TaskData, spec: NoiseSpec) -> Relabelled | str:
+    """The noisy dev labels, or why they cannot be made (e.g. a predictions file without dev ids): the
+    artifact still serves every run that selects on clean dev."""
+    try:
+        return relabel_dev(task, spec)
+    except (ConfigError, DataError) as exc:
+        return str(exc)
 
 
 def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, Any]:
@@ -183,17 +220,30 @@ def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, A
 
 
 def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Path]:
-    """Write one artifact per spec. All specs are validated, all outputs checked and every relabelling drawn
-    (a target rate out of reach fails here) before anything is written."""
+    """Write one artifact per spec; return every output folder, in order.
+
+    An output that already exists is kept if it is the same artifact, intact (running an interrupted
+    command again finishes it), and is an error otherwise (:func:`~noisebench.noise.existing.keep_existing`).
+    All specs are validated, all outputs checked and every missing relabelling drawn (a target rate out of
+    reach fails here) before anything is written.
+    """
     for spec in specs:
         spec.validate(len(task.pool))
         spec.noise_family.check_classes(task.num_labels)
-    taken = [p for p in out_dirs if Path(p).exists()]
-    if taken:
-        raise DataError(f"output {taken[0]} already exists; choose another --out or remove it")
-    for spec in specs:  # fit or read every weak labeller first: a bad predictions file or encoder fails before the bar starts
+    pending = [(spec, Path(out_dir)) for spec, out_dir in zip(specs, out_dirs) if not keep_existing(task, spec, Path(out_dir))]
+    for spec, _ in pending:  # fit or read every weak labeller first: a bad predictions file or encoder fails before the bar starts
         weak = spec.resolved_weak()
         if weak is not None:
             scores_for(task, relabel_frame(task, spec), spec.resolved_weak_fit, *weak)
-    made = [relabel(task, spec) for spec in progress_bar(specs, desc="relabelling", unit="artifact", disable=not progress)]
-    return [write_artifact(out_dir, m.labels, build_meta(task, spec, m)) for spec, out_dir, m in zip(specs, out_dirs, made)]
+    bar = progress_bar(pending, desc="relabelling", unit="artifact", disable=not progress or not pending)
+    made = [(relabel(task, spec), _dev_or_reason(task, spec)) for spec, _ in bar]
+    for (spec, out_dir), (pool, dev) in zip(pending, made):
+        _write(out_dir, task, spec, pool, dev)
+    return [Path(out_dir) for out_dir in out_dirs]
+
+
+def _write(out_dir: Path, task: TaskData, spec: NoiseSpec, pool: Relabelled, dev: Relabelled | str) -> Path:
+    meta = build_meta(task, spec, pool)
+    if isinstance(dev, str):
+        return write_artifact(out_dir, pool.labels, {**meta, "dev": {"unavailable": dev}})
+    return write_artifact(out_dir, pool.labels, {**meta, "dev": dev_meta(task, spec, dev)}, dev_labels=dev.labels)

@@ -15,12 +15,17 @@ from noisebench.store.layout import METRICS_FILE, results_table_path, run_dir
 from noisebench.store.read import finished_runs, read_config, read_metrics, require_numbers
 
 SCALAR_METRICS = (
-    "test_accuracy", "dev_accuracy", "best_epoch", "realized_noise_rate", "n_corrupted", "n_dev", "n_test",
-    "setup_time_s", "train_time_s", "eval_time_s", "wall_time_s",
+    "test_accuracy", "dev_accuracy", "noisy_dev_accuracy", "dev_noise_rate", "best_epoch", "realized_noise_rate", "n_corrupted", "n_dev",
+    "n_test", "setup_time_s", "train_time_s", "eval_time_s", "wall_time_s",
 )
 HISTORY_COLUMNS = (
-    "epoch", "train_loss", "dev_accuracy", "train_acc_clean", "train_acc_corrupted_noisy", "train_acc_corrupted_true",
+    "epoch", "train_loss", "dev_accuracy", "noisy_dev_accuracy", "test_accuracy", "train_acc_clean", "train_acc_corrupted_noisy",
+    "train_acc_corrupted_true",
 )
+SELECTIONS = "selections"
+"""Column of runs that evaluated the test set every epoch: every rule's pick, as JSON text (see :func:`expand_selections`)."""
+_EVALUATION_ONLY = ("test_every_epoch", "save_embeddings", "save_model")
+"""Config fields that change what a run records, not its numbers: runs differing only here are the same run."""
 NOISE_COLUMNS = ("noise_family", "noise_param", "noise_level")
 
 
@@ -33,7 +38,11 @@ def collect_table(results_dir: Path) -> pd.DataFrame:
     for path in finished_runs(results_dir):
         metrics = read_metrics(path)
         require_numbers(metrics, SCALAR_METRICS, where=f"run {path.name}: {METRICS_FILE}")
-        rows.append({"run_id": path.name, **read_config(path), **{k: metrics.get(k) for k in SCALAR_METRICS}})
+        selections = metrics.get(SELECTIONS)
+        rows.append({
+            "run_id": path.name, **read_config(path), **{k: metrics.get(k) for k in SCALAR_METRICS},
+            SELECTIONS: json.dumps(selections, sort_keys=True) if isinstance(selections, dict) and selections else None,
+        })
     table = pd.DataFrame(rows)
     for column in ("noise_level", *hyper_parameter_names()):
         table[column] = pd.to_numeric(table[column], errors="coerce") if column in table else np.nan
@@ -41,6 +50,41 @@ def collect_table(results_dir: Path) -> pd.DataFrame:
         if column not in table:
             table[column] = None
     return table
+
+
+def expand_selections(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` plus, for each run that recorded every rule's pick, one row per other rule.
+
+    Such a row is the same trained run with ``selection`` set to that rule and the metrics of the epoch
+    the rule keeps (``test_accuracy``, ``dev_accuracy``, ``noisy_dev_accuracy``, ``best_epoch``);
+    ``reselected`` marks it. A row that repeats a run trained with that rule (same config but for
+    evaluation-only fields) is left out: the trained run stands; runs trained under several rules give
+    the other rules' rows once (training does not depend on the rule without early stopping).
+    """
+    if SELECTIONS not in table or table[SELECTIONS].isna().all():
+        return table.assign(reselected=False)
+    derived = []
+    for _, row in table[table[SELECTIONS].notna()].iterrows():
+        for rule, pick in json.loads(row[SELECTIONS]).items():
+            if rule != row.get("selection"):
+                derived.append({**row.to_dict(), "selection": rule, "best_epoch": pick["epoch"], "test_accuracy": pick["test_accuracy"],
+                                "dev_accuracy": pick["dev_accuracy"], "noisy_dev_accuracy": pick.get("noisy_dev_accuracy")})
+    trained = table.assign(reselected=False)
+    if not derived:
+        return trained
+    extra = pd.DataFrame(derived).assign(reselected=True)
+    same_run = [c for c in table.columns if c not in (*SCALAR_METRICS, "run_id", SELECTIONS, *_EVALUATION_ONLY)]
+    seen, keep = set(_row_keys(trained, same_run)), []
+    for key in _row_keys(extra, same_run):  # one row per run and rule: a trained run, else the first derivation
+        keep.append(key not in seen)
+        seen.add(key)
+    extra = extra[keep]
+    return pd.concat([trained, extra], ignore_index=True)
+
+
+def _row_keys(frame: pd.DataFrame, columns: list[str]) -> list[tuple[str, ...]]:
+    """Each row's ``columns`` as a hashable key (missing values compare equal)."""
+    return [tuple(map(repr, row)) for row in frame[columns].itertuples(index=False)]
 
 
 def collect_history(results_dir: Path) -> pd.DataFrame:

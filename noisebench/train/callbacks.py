@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from noisebench.errors import ConfigError
 from noisebench.noise.artifact import noise_summary
 from noisebench.progress import progress_bar
-from noisebench.train.selection import DEFAULT_SELECTION, Evaluation, Selection
+from noisebench.selection import DEFAULT_SELECTION, SELECTION_RULES, Evaluation, Selection, missing_needs, reselect
 
 
 @dataclass
@@ -94,26 +95,49 @@ class Callbacks(Callback):
 
 
 class ModelSelection(Callback):
-    """Records each epoch's clean dev accuracy, marks the epoch ``selection`` keeps, stops early when it says so."""
+    """Records each epoch's accuracies (clean dev, noisy dev, test when evaluated), marks the epoch ``selection``
+    keeps, stops early when it says so; at the end, what every registered rule would keep of the same epochs."""
 
     def __init__(self, selection: Selection) -> None:
         self.selection = selection
-        self.dev_accuracy: dict[int, float] = {}
+        self.records: dict[int, dict[str, Any]] = {}
         self.stopped_epoch: int | None = None
+        self.dev_noise_rate: float | None = None
 
     def on_epoch_end(self, state: EpochState) -> None:
-        self.dev_accuracy[state.epoch] = state.record["dev_accuracy"] = state.evaluations["dev"].accuracy
-        state.is_best = self.selection.update(state.epoch, state.evaluations)
+        for split, evaluation in state.evaluations.items():
+            if split != "train":
+                state.record[f"{split}_accuracy"] = evaluation.accuracy
+        missing = missing_needs(self.selection.rule, state.record)
+        if missing:
+            raise ConfigError(f"selection rule {self.selection.rule.name} needs {', '.join(missing)}, which this run does not record")
+        if "noisy_dev" in state.evaluations:
+            self.dev_noise_rate = float(np.mean(state.evaluations["noisy_dev"].labels != state.evaluations["dev"].labels))
+        self.records[state.epoch] = state.record
+        state.is_best = self.selection.update(state.epoch, state.record)
         if self.selection.should_stop and not state.is_last:
             state.stop, self.stopped_epoch = True, state.epoch
 
     def metrics(self) -> dict[str, Any]:
         best = self.selection.best_epoch
         assert best is not None, "metrics before any epoch"
-        chosen = {"dev_accuracy": self.dev_accuracy[best], "best_epoch": best}
+        chosen = {"dev_accuracy": self.records[best]["dev_accuracy"], "best_epoch": best}
+        if self.dev_noise_rate is not None:
+            chosen.update(noisy_dev_accuracy=self.records[best]["noisy_dev_accuracy"], dev_noise_rate=self.dev_noise_rate)
         if self.selection.rule.name != DEFAULT_SELECTION or self.selection.patience is not None:
             chosen.update(selection=self.selection.rule.name, patience=self.selection.patience, stopped_epoch=self.stopped_epoch)
+        if self.selection.patience is None and all("test_accuracy" in record for record in self.records.values()):
+            chosen["selections"] = self.reselections()  # (early stopping would make training depend on the rule)
         return chosen
+
+    def reselections(self) -> dict[str, dict[str, Any]]:
+        """Every registered rule's pick among the trained epochs: its epoch, dev and test accuracy."""
+        history = [self.records[epoch] for epoch in sorted(self.records)]
+        picks = {rule.name: reselect(history, rule) for rule in SELECTION_RULES}
+        return {
+            name: {key: record.get(key) for key in ("epoch", "dev_accuracy", "noisy_dev_accuracy", "test_accuracy")}
+            for name, record in picks.items() if record is not None
+        }
 
 
 def memorisation_shares(pred: np.ndarray, clean: np.ndarray, noisy: np.ndarray, corrupted: np.ndarray) -> dict[str, float | None]:

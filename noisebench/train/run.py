@@ -26,6 +26,7 @@ from noisebench.methods.base import Method
 from noisebench.noise.artifact import NoiseArtifact, read_artifact
 from noisebench.noise.families import is_clean
 from noisebench.schema import RunConfig
+from noisebench.selection import Evaluation, Selection, get_selection_rule
 from noisebench.store.runs import resolve_init_from
 from noisebench.train import distributed
 from noisebench.train.batches import (
@@ -56,7 +57,6 @@ from noisebench.train.encoder import (
     load_tokenizer,
     pooled_forward,
 )
-from noisebench.train.selection import DEFAULT_SELECTION, Evaluation, Selection
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +152,36 @@ def make_optimizer(net: torch.nn.Module, lr: float, weight_decay: float) -> torc
         return torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
 
 
-def training_labels(config: RunConfig, task: TaskData, subset: pd.DataFrame, noise_dir: Path | None) -> pd.DataFrame:
-    """``id, label_clean, label_noisy, is_corrupted`` for the training subset."""
+def noise_artifact(config: RunConfig, task: TaskData, noise_dir: Path | None) -> NoiseArtifact | None:
+    """The run's noise artifact, checked against its config and task; None for a clean run."""
     if is_clean(config.noise_family):
         if noise_dir is not None:
             raise DataError("a clean run (noise family none) was given a noise artifact")
-        clean = subset["label"].to_numpy()
-        return pd.DataFrame({"id": subset["id"], "label_clean": clean, "label_noisy": clean, "is_corrupted": False})
+        return None
     if noise_dir is None:
         raise DataError(f"a {config.noise_family} run needs a noise artifact (--noise DIR)")
     artifact = read_artifact(noise_dir)
     check_artifact(artifact, config, task)
+    return artifact
+
+
+def training_labels(subset: pd.DataFrame, artifact: NoiseArtifact | None) -> pd.DataFrame:
+    """``id, label_clean, label_noisy, is_corrupted`` for the training subset."""
+    if artifact is None:
+        clean = subset["label"].to_numpy()
+        return pd.DataFrame({"id": subset["id"], "label_clean": clean, "label_noisy": clean, "is_corrupted": False})
     return artifact.noisy_labels_for(subset["id"])
+
+
+def noisy_dev_labels(config: RunConfig, task: TaskData, artifact: NoiseArtifact | None) -> np.ndarray | None:
+    """The evaluated dev examples' labels as the practitioner has them: relabelled by the run's noise (the
+    clean ones on a clean run); None when the artifact has none and the selection rule does not need them."""
+    ids = task.dev["id"].iloc[: config.dev_limit]
+    if artifact is None:
+        return task.dev["label"].iloc[: config.dev_limit].to_numpy()
+    if artifact.dev_labels is None and "noisy_dev_accuracy" not in get_selection_rule(config.selection).needs:
+        return None
+    return artifact.noisy_dev_for(ids)
 
 
 def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -> None:
@@ -199,23 +217,24 @@ def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -
 
 def run_training(
     config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, results_dir: Path | None = None, progress: bool = True,
-    selection: str = DEFAULT_SELECTION, patience: int | None = None,
 ) -> RunOutput:
-    """Fine-tune once and return metrics (and test [CLS] embeddings, the selected model, when asked).
+    """Fine-tune once and return metrics (and test sentence embeddings, the selected model, when asked).
 
-    ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path. ``selection``
-    names the registered rule that picks the epoch whose weights are tested; ``patience`` stops training
-    after that many epochs without a better score (None: train every epoch).
+    ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path.
+    ``config.selection`` names the registered rule that picks the epoch whose weights are tested;
+    ``config.patience`` stops training after that many epochs without a better score.
     """
     started = time.perf_counter()
     init_from = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
-    chosen = Selection.named(selection, patience=patience)
+    chosen = Selection.named(config.selection, patience=config.patience)
     task = load_task(config.task, data_dir=data_dir, pool_from_dev=config.pool_from_dev)
     subset = sample_subset(task.pool, config.n_train, config.data_seed)
-    labels = training_labels(config, task, subset, noise_dir)
+    artifact = noise_artifact(config, task, noise_dir)
+    labels = training_labels(subset, artifact)
+    noisy_dev = noisy_dev_labels(config, task, artifact)
     ranks = distributed.setup(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        return _train(config, task, subset, labels, ranks, init_from, chosen, started, progress)
+        return _train(config, task, subset, labels, noisy_dev, ranks, init_from, chosen, started, progress)
     finally:
         distributed.teardown(ranks)
 
@@ -232,6 +251,9 @@ class _Training:
     train: Encoded
     train_and_dev: EvalBatches
     dev_labels: np.ndarray
+    noisy_dev_labels: np.ndarray | None
+    test: EvalBatches | None
+    """The test split, evaluated after every epoch (``test_every_epoch``); None: only at the end."""
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
@@ -263,10 +285,16 @@ class _Training:
         self.optimizer.zero_grad(set_to_none=True)
 
     def evaluate(self) -> dict[str, Evaluation]:
-        """The training examples (against their noisy labels) and dev, in one inference pass."""
+        """The training examples (against their noisy labels) and dev (against its clean and its noisy labels),
+        in one inference pass; the test split too with ``test_every_epoch``."""
         pred, _ = predict(self.net, self.train_and_dev, forward=self.forward)
         n_train = len(self.train)
-        return {"train": Evaluation(pred[:n_train], self.train.labels), "dev": Evaluation(pred[n_train:], self.dev_labels)}
+        evaluations = {"train": Evaluation(pred[:n_train], self.train.labels), "dev": Evaluation(pred[n_train:], self.dev_labels)}
+        if self.noisy_dev_labels is not None:
+            evaluations["noisy_dev"] = Evaluation(pred[n_train:], self.noisy_dev_labels)
+        if self.test is not None:
+            evaluations["test"] = Evaluation(predict(self.net, self.test, forward=self.forward)[0], self.test.labels)
+        return evaluations
 
     def fit(self, callbacks: Callback) -> list[dict[str, Any]]:
         """Every epoch (or until a callback stops it), calling ``callbacks``; the per-epoch history."""
@@ -285,7 +313,9 @@ class _Training:
         return history
 
 
-def _prepare(config: RunConfig, task: TaskData, train: Encoded, dev: Encoded, ranks: Ranks, init_from: str | None) -> _Training:
+def _prepare(
+    config: RunConfig, task: TaskData, train: Encoded, dev: Encoded, noisy_dev: np.ndarray | None, test: EvalBatches, ranks: Ranks, init_from: str | None,
+) -> _Training:
     """Model, forwards, optimiser and data order, in the order that fixes every random draw."""
     device = ranks.device
     # one inference pass per epoch serves memorisation (the training examples) and model selection (dev)
@@ -302,7 +332,7 @@ def _prepare(config: RunConfig, task: TaskData, train: Encoded, dev: Encoded, ra
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     method = get_method(config.method)
     return _Training(
-        config, ranks, net, forward, step_forward, train, train_and_dev, dev.labels, optimizer, scheduler,
+        config, ranks, net, forward, step_forward, train, train_and_dev, dev.labels, noisy_dev, test if config.test_every_epoch else None, optimizer, scheduler,
         scaler=torch.amp.GradScaler(device.type, enabled=config.precision == "fp16"), loss_fn=shard_loss(method, config.method_params, ranks),
         want_features=method.uses_features(config.method_params), shuffler=torch.Generator().manual_seed(config.train_seed),
     )
@@ -322,8 +352,8 @@ def _callbacks(config: RunConfig, task: TaskData, labels: pd.DataFrame, training
 
 
 def _train(
-    config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, ranks: Ranks, init_from: str | None,
-    selection: Selection, started: float, progress: bool,
+    config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, noisy_dev: np.ndarray | None, ranks: Ranks,
+    init_from: str | None, selection: Selection, started: float, progress: bool,
 ) -> RunOutput:
     device = ranks.device
     if device.type == "cuda":
@@ -332,7 +362,7 @@ def _train(
     train = encode(subset, config.model, config.max_length, task.is_pair, labels["label_noisy"].to_numpy())
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
     test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, device)
-    training = _prepare(config, task, train, dev, ranks, init_from)
+    training = _prepare(config, task, train, dev, noisy_dev, test, ranks, init_from)
     watchers = _callbacks(config, task, labels, training, selection, started, progress)
     history = training.fit(watchers)
     test_pred, test_cls = predict(training.net, test, forward=training.forward, want_features=config.save_embeddings)

@@ -321,12 +321,13 @@ def test_defaults_come_from_run_config(tmp_path):
     assert grid.noise[0].relabel_count is None
     defaults = RunConfig()
     run = expand(grid)[0]
-    for key in ("epochs", "batch_size", "lr", "warmup_ratio", "weight_decay", "max_length",
-                "dev_limit", "test_limit", "pool_from_dev", "save_embeddings"):
+    for key in ("epochs", "lr", "warmup_ratio", "weight_decay", "max_length",
+                "dev_limit", "test_limit", "pool_from_dev", "save_embeddings", "patience", "test_every_epoch"):
         assert getattr(run, key) == getattr(defaults, key), key
         section = grid.training if key in TrainingSpec.model_fields else grid.evaluation
         assert getattr(section, key) == RunConfig.model_fields[key].default, key
-    assert grid.evaluation.selection == "best_dev"
+    for axis, section in (("batch_size", grid.training), ("selection", grid.evaluation)):  # axes: a list of one default
+        assert getattr(run, axis) == getattr(defaults, axis) and getattr(section, axis) == [getattr(defaults, axis)], axis
     assert grid.executor.model_dump() == {
         "partition": None, "time_min": 60, "gpus_per_node": 1, "cpus_per_task": 8, "mem_gb": 32, "array_parallelism": 16,
         "gpus_per_run": 1,
@@ -474,7 +475,7 @@ def test_default_variant_listed_twice_is_an_error(tmp_path, toy_method):
 def test_shipped_grids_load(name):
     grid = load_grid(REPO / "experiments" / f"{name}.yaml")
     assert grid.name == name
-    assert grid.evaluation.selection == "best_dev"
+    assert grid.evaluation.selection == ["best_dev"]
     assert grid.description
 
 
@@ -578,7 +579,7 @@ ERROR_CASES = [
      "  weight_decay: 0.0\n  max_length: 64\n", "training: 5\n", "training:", "training:", "must be a mapping, got 5"),
     ("dev-limit-zero", "  dev_limit: 300\n", "  dev_limit: 0\n", "evaluation.dev_limit:", "dev_limit:", "must be >= 1"),
     ("pool-from-dev-int", "  pool_from_dev: false\n", "  pool_from_dev: 0\n", "evaluation.pool_from_dev:", "pool_from_dev:", "true or false"),
-    ("unknown-selection", "  selection: best_dev\n", "  selection: last\n", "evaluation.selection:", "selection:", "unknown selection rule 'last'; known: best_dev"),
+    ("unknown-selection", "  selection: best_dev\n", "  selection: last\n", "evaluation.selection[0]:", "selection:", "unknown selection rule 'last'; known: best_dev"),
     ("gpus-negative", "  gpus_per_node: 1\n", "  gpus_per_node: -1\n", "executor.gpus_per_node:", "gpus_per_node:", ">= 0"),
     ("partition-int", "  partition: gpu\n", "  partition: 5\n", "executor.partition:", "partition:", "must be a string"),
 ]

@@ -18,14 +18,14 @@ from noisebench.grid.artifacts import artifact_path, noise_spec
 from noisebench.grid.spec import expand, load_grid
 from noisebench.noise.artifact import read_artifact
 from noisebench.noise.generate import NoiseSpec, generate
-from noisebench.schema import RunConfig
+from noisebench.schema import HASHED_WHEN_SET, RunConfig
 
 NOISY = dict(noise_family="temperature", noise_level=0.5, noise_seed=0)
 
 
 def _old_run_id(config: RunConfig) -> str:
-    """run_id as versions before weak labellers computed it: the fields they had, init_from and save_model at default."""
-    payload = {k: v for k, v in config.to_dict().items() if k not in ("weak_model", "weak_options", "init_from", "save_model")}
+    """run_id as versions before weak labellers computed it: the fields they had (later fields at their defaults)."""
+    payload = {k: v for k, v in config.to_dict().items() if k not in HASHED_WHEN_SET}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 

@@ -13,6 +13,14 @@ from noisebench.errors import ConfigError
 from noisebench.grid.spec import EvaluationSpec
 from noisebench.methods import METHODS, Method
 from noisebench.schema import RunConfig
+from noisebench.selection import (
+    SELECTION_RULES,
+    Evaluation,
+    Selection,
+    SelectionRule,
+    get_selection_rule,
+    register_selection_rule,
+)
 from noisebench.train.callbacks import (
     Callback,
     Callbacks,
@@ -22,14 +30,6 @@ from noisebench.train.callbacks import (
 )
 from noisebench.train.distributed import Ranks
 from noisebench.train.run import run_training, shard_loss
-from noisebench.train.selection import (
-    SELECTION_RULES,
-    Evaluation,
-    Selection,
-    SelectionRule,
-    get_selection_rule,
-    register_selection_rule,
-)
 
 
 def _dev(accuracy_in_tenths: int) -> dict[str, Evaluation]:
@@ -42,7 +42,7 @@ def _best_epochs(dev_tenths: list[int], patience: int | None = None) -> tuple[in
     """(best epoch, epochs run) of best_dev over these dev accuracies, stopping when selection says so."""
     selection = Selection.named("best_dev", patience=patience)
     for epoch, tenths in enumerate(dev_tenths, start=1):
-        selection.update(epoch, _dev(tenths))
+        selection.update(epoch, {"epoch": epoch, "dev_accuracy": tenths / 10})
         if selection.should_stop:
             return selection.best_epoch, epoch
     return selection.best_epoch, len(dev_tenths)
@@ -114,7 +114,7 @@ def _config(model: Path, **overrides) -> RunConfig:
 @pytest.fixture
 def first_epoch_rule():
     """A rule registered the way a plugin registers one: it always prefers the earliest epoch."""
-    rule = register_selection_rule(SelectionRule("test_first_epoch", lambda epoch, evaluations: -epoch))
+    rule = register_selection_rule(SelectionRule("test_first_epoch", lambda record: -record["epoch"], needs=("epoch",)))
     yield rule
     del SELECTION_RULES._entries[rule.name]
 
@@ -122,15 +122,16 @@ def first_epoch_rule():
 def test_early_stopping_trains_the_same_epochs_then_stops(tiny_model_dir, glue_dir, first_epoch_rule):
     config = _config(tiny_model_dir)
     full = run_training(config, data_dir=glue_dir, progress=False).metrics
-    stopped = run_training(config, data_dir=glue_dir, progress=False, selection=first_epoch_rule.name, patience=1).metrics
+    stopped = run_training(_config(tiny_model_dir, selection=first_epoch_rule.name, patience=1), data_dir=glue_dir, progress=False).metrics
     assert stopped["history"] == full["history"][:2]  # the schedule is the configured one: same epochs 1 and 2
+    assert config.run_id != _config(tiny_model_dir, selection=first_epoch_rule.name).run_id  # a rule changes the tested weights
     assert (stopped["best_epoch"], stopped["stopped_epoch"], stopped["selection"], stopped["patience"]) == (1, 2, "test_first_epoch", 1)
     assert stopped["dev_accuracy"] == full["history"][0]["dev_accuracy"]
     assert "selection" not in full and "stopped_epoch" not in full  # best_dev without patience: metrics as before
 
 
 def test_a_registered_rule_validates_in_a_grid_evaluation_block(first_epoch_rule):
-    assert EvaluationSpec(selection=first_epoch_rule.name).selection == "test_first_epoch"
+    assert EvaluationSpec(selection=first_epoch_rule.name).selection == ["test_first_epoch"]
 
 
 # -- methods declare whether their loss gathers features across ranks ----------------------------------
