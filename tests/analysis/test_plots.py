@@ -153,7 +153,7 @@ def test_tsne_figure(tmp_path):
 
 
 FULL_SET = {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
-            "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9", "memorisation_T0.9",
+            "robustness_vs_noise", "noise_rate_vs_temperature", "transition_rt-polarity_N100_T0.9", "memorisation_T0.9",
             "tsne_rt-polarity_N100_T0.9"}
 
 
@@ -175,11 +175,11 @@ def test_plot_all_full(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("case, expected, reason", [
-    ("one_method", FULL_SET - {"difference_vs_noise", "method_summary", "tsne_rt-polarity_N100_T0.9"},
+    ("one_method", FULL_SET - {"difference_vs_noise", "method_summary", "robustness_vs_noise", "tsne_rt-polarity_N100_T0.9"},
      "difference_vs_noise and method_summary: only method(s) ce"),
     ("clean_only", {"accuracy_vs_noise", "difference_vs_noise", "method_summary"}, "no noisy runs"),
     ("no_history", FULL_SET - {"tsne_rt-polarity_N100_T0.9", "memorisation_T0.9"}, "memorisation: no per-epoch"),
-    ("unpaired", FULL_SET - {"difference_vs_noise", "method_summary", "tsne_rt-polarity_N100_T0.9"},
+    ("unpaired", FULL_SET - {"difference_vs_noise", "method_summary", "robustness_vs_noise", "tsne_rt-polarity_N100_T0.9"},
      "shares its seeds"),
 ])
 def test_plot_all_skips_what_the_table_cannot_support(tmp_path, caplog, case, expected, reason):
@@ -211,7 +211,7 @@ def test_plot_all_names_figures_by_the_family(tmp_path):
     table = make_table(family="uniform", levels=(0.1, 0.3), seeds=3)
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
     assert stems(paths) == {"accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
-                            "noise_rate_vs_rate", "transition_rt-polarity_N100_r0.3", "memorisation_r0.3"}
+                            "robustness_vs_noise", "noise_rate_vs_rate", "transition_rt-polarity_N100_r0.3", "memorisation_r0.3"}
 
 
 # --------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def test_plot_all_with_target_rates_and_the_x_option(tmp_path):
     paths = plots.plot_all(table, make_history(table), write_runs(tmp_path / "res", table), tmp_path / "fig")
     assert stems(paths) == {
         "accuracy_vs_noise", "accuracy_vs_realised_noise", "difference_vs_noise", "method_summary",
-        "noise_rate_vs_temperature",
+        "robustness_vs_noise", "noise_rate_vs_temperature",
         "noise_rate_vs_target_rate_temperature", "transition_rt-polarity_N100_T0.6",
         "transition_rt-polarity_N100_target_rate0.3", "memorisation_T0.6", "memorisation_target_rate0.3"}
     assert stems(plots.plot_accuracy_vs_noise(table, tmp_path / "real", x="realised")) == {"real"}

@@ -415,3 +415,13 @@ def test_every_method_against_ce_summary_and_per_cell_tables(tmp_path):
         assert re.fullmatch(rf"{p:.2f} \[\d\.\d\d, \d\.\d\d\]", row["P(improvement over ce) [95% CI]"])
     assert len(cell_rows) == 5 * (len(BENCHMARK_METHODS) - 1)
     assert "tasks: rt-polarity, vader-movie; noise: annotator, temperature, uniform" in body
+
+
+def test_the_tsne_caption_names_the_pooling_that_made_the_embeddings(tmp_path):
+    from noisebench.analysis.report.sections import _figures_section
+
+    figures = tmp_path / "figs"
+    lines = "\n".join(_figures_section([figures / "tsne_rt-polarity.png"], tmp_path, figures, ["mean"]))
+    assert "t-SNE of test sentence embeddings (mean pooling: the masked mean of the last layer's token states)" in lines
+    assert "[CLS]" not in lines
+    assert "[CLS] pooling" in "\n".join(_figures_section([figures / "tsne_a.png"], tmp_path, figures, ["cls"]))

@@ -3,11 +3,11 @@
 A ``draw_*`` function takes a frame from :mod:`noisebench.analysis.prepare` and ``ax=None`` (a new
 figure when None), draws one thing and returns the axes, so a figure's data can be tested on the
 axes without pixels. A ``*_figure`` function lays out one panel per setting;
-:func:`~noisebench.analysis.figures.style.save_figure` is the only place that writes files (PNG and
-PDF, atomically); :func:`plot_all` writes every figure the results support. Noise axes are
+:func:`~noisebench.analysis.figures.style.save_figure` (PNG and PDF) and ``save_figure_as`` (one file per
+given path) are the only places that write files, every file of a figure published together; :func:`plot_all` writes every figure the results support. Noise axes are
 labelled by the family registry, series by :meth:`Method.label`. Modules by concept: ``style``
 (sizes, colours, saver, noise axis), ``panels``, ``accuracy``, ``noise``, ``training``,
-``transfer`` and ``assembly`` (:func:`plot_all`). This package must not import the training code
+``transfer``, ``robustness`` and ``assembly`` (:func:`plot_all`). This package must not import the training code
 or the CLI.
 """
 
@@ -37,25 +37,29 @@ from noisebench.analysis.figures.noise import (  # noqa: E402
     transition_figure,
 )
 from noisebench.analysis.figures.panels import panels  # noqa: E402
+from noisebench.analysis.figures.robustness import draw_robustness, label_gains, robustness_figure  # noqa: E402
 from noisebench.analysis.figures.style import (  # noqa: E402
     BASELINE_COLOR,
     COLORS,
     DPI,
+    FIGURE_FORMATS,
     MAX_COLS,
     MIN_RUNS_FOR_BAND,
     PANEL_NOISE_KEYS,
     PANEL_SIZE,
     X_MODES,
+    figure_format,
     save_figure,
+    save_figure_as,
 )
 from noisebench.analysis.figures.training import draw_memorisation, draw_tsne, memorisation_figure, tsne_figure  # noqa: E402
 from noisebench.analysis.figures.transfer import draw_transfer, transfer_figure, write_transfer_figures  # noqa: E402
 
 __all__ = [
-    "BASELINE_COLOR", "COLORS", "DPI", "MAX_COLS", "MIN_RUNS_FOR_BAND", "PANEL_NOISE_KEYS", "PANEL_SIZE",
+    "BASELINE_COLOR", "COLORS", "DPI", "FIGURE_FORMATS", "MAX_COLS", "MIN_RUNS_FOR_BAND", "PANEL_NOISE_KEYS", "PANEL_SIZE",
     "SUMMARY_STATISTICS", "TRANSITION_ANNOTATED_SHARES", "TRANSITION_MAX_SIDE_IN", "X_MODES",
     "accuracy_figure", "difference_figure", "draw_accuracy", "draw_difference", "draw_memorisation",
-    "draw_method_summary", "draw_noise_rates", "draw_transfer", "draw_transition", "draw_tsne",
-    "memorisation_figure", "method_summary_figure", "noise_rate_figure", "panels", "plot_accuracy_vs_noise",
-    "plot_all", "save_figure", "transfer_figure", "transition_figure", "tsne_figure", "write_transfer_figures",
+    "draw_method_summary", "draw_noise_rates", "figure_format", "draw_robustness", "draw_transfer", "draw_transition", "draw_tsne",
+    "label_gains", "memorisation_figure", "method_summary_figure", "noise_rate_figure", "panels",
+    "plot_accuracy_vs_noise", "plot_all", "robustness_figure", "save_figure", "save_figure_as", "transfer_figure", "transition_figure", "tsne_figure", "write_transfer_figures",
 ]

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from noisebench.analysis import prepare
 from noisebench.analysis.figures.accuracy import accuracy_figure, difference_figure, method_summary_figure
 from noisebench.analysis.figures.noise import noise_rate_figure, transition_figure
+from noisebench.analysis.figures.robustness import robustness_figure
 from noisebench.analysis.figures.style import (
     _fmt_n,
     _panel_title,
@@ -99,6 +100,7 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     if table["method"].nunique() > 1:
         jobs.append(("difference_vs_noise", lambda: difference_figure(table)))
         jobs.append(("method_summary", lambda: method_summary_figure(table)))
+        jobs += _robustness_jobs(table)
     else:
         log.info("plot_all: skipped difference_vs_noise and method_summary: only method(s) %s",
                  ", ".join(map(str, table["method"].unique())))
@@ -131,6 +133,15 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     return jobs
 
 
+def _robustness_jobs(table: pd.DataFrame) -> list[tuple[str, Callable[[], Figure]]]:
+    """The robustness figure when the table has clean and noisy runs (it needs both); else logged and none."""
+    clean = table["noise_family"].map(is_clean)
+    if clean.all() or not clean.any():
+        log.info("plot_all: skipped robustness_vs_noise: it needs clean and noisy runs")
+        return []
+    return [("robustness_vs_noise", lambda: robustness_figure(table))]
+
+
 def _noise_rate_stem(family: str, noise_param: str) -> str:
     """``noise_rate_vs_<parameter>``; target rates name their family (two families may share the target axis)."""
     if prepare.level_parameter_is_target(noise_param):
@@ -144,7 +155,8 @@ def plot_all(table: pd.DataFrame, history: pd.DataFrame | None, results_dir: Pat
     Files (``.png`` and ``.pdf`` each): ``accuracy_vs_noise`` (levels at their values),
     ``accuracy_vs_realised_noise`` (levels at their mean realised noise rate; when the table has
     noisy runs with a realised rate), ``difference_vs_noise``, ``method_summary`` (every method
-    against the baseline over all cells, :func:`method_summary_figure`), ``noise_rate_vs_<parameter>`` per
+    against the baseline over all cells, :func:`method_summary_figure`), ``robustness_vs_noise`` (Δ vs level
+    against the clean Δ, :func:`robustness_figure`; when the table has clean and noisy runs), ``noise_rate_vs_<parameter>`` per
     family (``noise_rate_vs_target_rate_<family>`` for target rates),
     ``transition_<task>_N<N>_<level>`` (one run's N labels at each family's and level parameter's
     highest level), ``memorisation_<level>`` (``<level>_<family>`` in both where families share the

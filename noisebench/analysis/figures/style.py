@@ -1,6 +1,7 @@
 """Shared by every figure: sizes, colours, the one saver (:func:`save_figure`), panel layout and the noise axis.
 
-:func:`save_figure` is the only place that writes files (PNG at :data:`DPI` and PDF, atomically).
+:func:`save_figure` (PNG at :data:`DPI` and PDF) and :func:`save_figure_as` (any of :data:`FIGURE_FORMATS`)
+are the only places that write files, every file of a figure published together.
 Noise axes are labelled by the family registry (the family's parameter, or the target rate when the
 levels are target noise rates). The noise axis either places each level at its value
 (``x="level"``) or at its mean realised noise rate (``x="realised"``, see :data:`X_MODES`).
@@ -24,7 +25,7 @@ from matplotlib.figure import Figure
 from noisebench.analysis import prepare
 from noisebench.analysis.keys import NOISE_SETUP_KEYS
 from noisebench.analysis.values import is_missing
-from noisebench.io import write_bytes_atomic
+from noisebench.io import write_files_atomic
 from noisebench.methods import BASELINE
 from noisebench.noise.families import is_clean
 
@@ -37,6 +38,8 @@ BASELINE_COLOR = "#4d4d4d"
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
 X_MODES: tuple[str, ...] = ("level", "realised")
 """Noise axis: each level at its value (clean one step left), or at its mean realised noise rate in % (clean at 0)."""
+FIGURE_FORMATS: tuple[str, ...] = ("png", "pdf", "svg")
+"""What a single figure file may be (its suffix); :func:`save_figure` writes PNG and PDF."""
 PANEL_NOISE_KEYS: tuple[str, ...] = ("noise_family", "noise_param") + NOISE_SETUP_KEYS
 """Besides (task, model, N, pooling), what splits panels: one noise family and level parameter per panel."""
 
@@ -47,19 +50,35 @@ PANEL_NOISE_KEYS: tuple[str, ...] = ("noise_family", "noise_param") + NOISE_SETU
 
 
 def save_figure(fig: Figure, out_stem: Path | str) -> list[Path]:
-    """Write ``fig`` to ``<out_stem>.png`` and ``.pdf`` (each atomically), close it, return the paths."""
+    """Write ``fig`` to ``<out_stem>.png`` and ``.pdf`` together (:func:`save_figure_as`), return the paths."""
     stem = Path(out_stem)
-    written = []
+    return save_figure_as(fig, [stem.parent / f"{stem.name}.{ext}" for ext in ("png", "pdf")])
+
+
+def save_figure_as(fig: Figure, paths: Sequence[Path]) -> list[Path]:
+    """Write ``fig`` to each of ``paths`` in the format its suffix names (one of :data:`FIGURE_FORMATS`), close it.
+
+    Every format is rendered first, then all files are published together (each to a temporary name,
+    then all renamed), so an error never leaves a PNG that disagrees with its PDF.
+    """
     try:
-        for ext in ("png", "pdf"):
+        rendered = {}
+        for path in map(Path, paths):
             buffer = BytesIO()
-            fig.savefig(buffer, format=ext, dpi=DPI)
-            path = stem.parent / f"{stem.name}.{ext}"
-            write_bytes_atomic(path, buffer.getvalue(), crash_name="figure-write")
-            written.append(path)
+            fig.savefig(buffer, format=figure_format(path), dpi=DPI)
+            rendered[path] = buffer.getvalue()
     finally:
         plt.close(fig)
-    return written
+    write_files_atomic(rendered, crash_name="figure-write")
+    return list(rendered)
+
+
+def figure_format(path: Path | str) -> str:
+    """The format a figure file's suffix names (``.PNG`` -> ``png``); anything else is a ValueError."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FIGURE_FORMATS:
+        raise ValueError(f"{path}: a figure file ends in {', '.join('.' + f for f in FIGURE_FORMATS)}, not {Path(path).suffix or 'no suffix'!r}")
+    return suffix
 
 
 def _grid(n_panels: int, panel_size: tuple[float, float] = PANEL_SIZE) -> tuple[Figure, list[Axes]]:

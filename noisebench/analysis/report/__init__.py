@@ -17,8 +17,10 @@ import pandas as pd
 
 from noisebench.analysis import prepare
 from noisebench.analysis.keys import with_setting_keys
+from noisebench.analysis.report.claims import _claims_section, claim_evidence
 from noisebench.analysis.report.comparison import _paper_section, paper_verdict
 from noisebench.analysis.report.formatting import ALPHA, PAPER_ENCODER
+from noisebench.analysis.report.robustness import _robustness_section
 from noisebench.analysis.report.sections import (
     _comparison_section,
     _cost_section,
@@ -27,6 +29,7 @@ from noisebench.analysis.report.sections import (
     _setup_section,
     _summary,
 )
+from noisebench.analysis.stats import robustness_gains
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE
 
@@ -44,8 +47,10 @@ def write_report(
     """Write the Markdown report to ``out_path`` (atomically) and return its path.
 
     Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
-    runs' ``metrics.json``), what noise costs each method (clean − noisy, paired with the clean
-    anchor: :func:`~noisebench.analysis.prepare.noise_costs`), every method against the baseline: the
+    runs' ``metrics.json``), "More robust, or just better?" (each treatment's robustness gain over the
+    baseline per noise level: :func:`~noisebench.analysis.stats.robustness_gains`), the paper's claims
+    against our cells (:func:`~noisebench.analysis.report.claims.claim_evidence`), what noise costs
+    each method (clean − noisy, paired with the clean anchor: :func:`~noisebench.analysis.prepare.noise_costs`), every method against the baseline: the
     method-level summary over cells (:func:`~noisebench.analysis.prepare.method_summaries`) and the
     per-cell paired statistics (:func:`~noisebench.analysis.prepare.paired_differences`), the seed summary (plain mean next
     to the paper's top-3-by-dev rule), the figures (made by
@@ -68,6 +73,7 @@ def write_report(
         raise ValueError(f"no finished runs with a test accuracy in {results_dir}")
     costs = prepare.noise_costs(table)
     diffs = prepare.paired_differences(table)
+    gains = robustness_gains(table)
     methods = prepare.method_summaries(table)
     summary, has_top = _summary(table)
     figure_paths: list[Path] = []
@@ -79,10 +85,13 @@ def write_report(
              f"Does a training method make a fine-tuned model more robust to label noise than the baseline "
              f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.", ""]
     lines += _setup_section(table, results_dir, dropped)
+    lines += _robustness_section(gains)
+    lines += _claims_section(claim_evidence(table, diffs, gains))
     lines += _cost_section(costs, table)
     lines += _comparison_section(methods, diffs, table)
     lines += _seed_section(summary, has_top, table)
-    lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None)
+    pooling = sorted(table["pooling"].dropna().astype(str).unique()) if "pooling" in table else []
+    lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None, pooling)
     lines += _paper_section(diffs, summary, has_top)
     write_bytes_atomic(out_path, ("\n".join(lines).rstrip() + "\n").encode("utf-8"))
     return out_path

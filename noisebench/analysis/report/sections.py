@@ -272,16 +272,26 @@ _CAPTIONS = (
     ("accuracy_vs_realised_noise", "Test accuracy vs mean realised noise rate, levels as tick labels (95% t-interval "
                                    "from 3 runs; dots: runs)"),
     ("difference_vs_noise", "Paired difference treatment − baseline vs noise level (bootstrap CI; stars: Holm p<0.05)"),
+    ("robustness_vs_noise", "More robust, or just better? Δ treatment − baseline vs noise level (95% bootstrap CI); "
+                            "dashed: the clean Δ on the same seeds; filled: gain over the clean Δ Holm p<0.05"),
     ("method_summary", "Every method against the baseline over all cells: mean paired difference and probability of "
                        "improvement (95% stratified bootstrap CI)"),
     ("noise_rate_vs", "Realised noise rate vs noise level (mean, min–max over noise draws)"),
     ("transition", "Clean → noisy label transitions of one run"),
     ("memorisation", "Memorisation of wrong labels during training"),
-    ("tsne", "t-SNE of test [CLS] embeddings"),
+    ("tsne", "t-SNE of test sentence embeddings"),
 )
+_POOLING_WORDS = {"cls": "[CLS] pooling: the first token's last-layer state", "mean": "mean pooling: the masked mean of the last layer's token states"}
 
 
-def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None) -> list[str]:
+def _tsne_caption(pooling: Sequence[str]) -> str:
+    """The t-SNE caption naming the pooling that made the embeddings (the features the head and SCL see)."""
+    said = [_POOLING_WORDS.get(p, f"{p} pooling") for p in pooling]
+    return f"t-SNE of test sentence embeddings ({'; '.join(said) or 'pooling not recorded'})"
+
+
+def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None, pooling: Sequence[str] = ()) -> list[str]:
+    """Every figure with its caption; ``pooling``: the runs' sentence pooling values (named in the t-SNE caption)."""
     lines = ["## Figures", ""]
     if figures_dir is None:
         return lines + ["No figures were made for this report (pass `figures_dir`).", ""]
@@ -291,6 +301,7 @@ def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | N
                         f"`{os.path.relpath(figures_dir, out_dir)}`.", ""]
     for png in pngs:
         caption = next((c for prefix, c in _CAPTIONS if png.stem.startswith(prefix)), png.stem)
+        caption = _tsne_caption(pooling) if png.stem.startswith("tsne") else caption
         rel = Path(os.path.relpath(png, out_dir)).as_posix()
         pdf = png.with_suffix(".pdf")
         link = f" ([PDF]({Path(os.path.relpath(pdf, out_dir)).as_posix()}))" if pdf in paths else ""

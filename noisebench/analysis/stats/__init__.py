@@ -51,6 +51,7 @@ from noisebench.analysis.stats.paired import (
     holm,
     paired_test,
 )
+from noisebench.analysis.stats.robustness import gain_family_keys, robustness_gain, robustness_gains
 from noisebench.analysis.stats.summaries import format_p, seed_summary, top_k_by_dev
 
 __all__ = [
@@ -71,6 +72,9 @@ __all__ = [
     "holm",
     "compare_methods",
     "noise_cost",
+    "robustness_gain",
+    "robustness_gains",
+    "gain_family_keys",
     "seed_summary",
     "top_k_by_dev",
     "format_p",
