@@ -456,7 +456,7 @@ def report(results_dir: Path, out: Path, figures_dir: Path | None, overwrite: bo
 
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), default=Path("results/demo"), show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=Path("figures/demo-accuracy-vs-noise.png"), show_default=True, help="The demo's figure (replaced on every demo run).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("results/demo/accuracy-vs-noise.png"), show_default=True, help="The demo's figure (replaced on every demo run; untracked, so the demo leaves git status clean).")
 @click.option("--jobs", type=int, default=min(2, os.cpu_count() or 1), show_default=True, help="Parallel worker processes.")
 def demo(results_dir: Path, out: Path, jobs: int) -> None:
     """The offline default end to end: generate → train (CE and CE+SCL, clean and two noise rates, 3 seed sets) → plot."""

@@ -137,3 +137,14 @@ def _isolated_home(tmp_path, monkeypatch):
     """No test touches the user's cache or inherits a GLUE dir from the environment."""
     monkeypatch.setenv("NOISEBENCH_HOME", str(tmp_path / "nb-home"))
     monkeypatch.delenv("NOISEBENCH_GLUE_DIR", raising=False)
+
+
+TRAINING_FIXTURES = {"tiny_model_dir", "no_dropout_model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that loads the tiny encoder (it trains or runs a model) is ``slow``: ``pytest -m "not slow"``
+    is the quick loop, the test command runs both."""
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import write_sst2
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # one local Ray instance at a time under pytest -n
 
 REPO = Path(__file__).resolve().parents[2]
 
