@@ -369,12 +369,12 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
 
 @main.command(name="list")
 @_tasks_file_option
-@click.argument("section", required=False, type=click.Choice(["tasks", "weak-labellers", "families", "methods", "executors"]))
+@click.argument("section", required=False, type=click.Choice(["tasks", "weak-labellers", "families", "methods", "selection", "executors"]))
 def list_registered(section: str | None) -> None:
-    """What can be named in a command or grid: tasks, weak labellers, noise families, methods, executors."""
+    """What can be named in a command or grid: tasks, weak labellers, noise families, methods, selection rules, executors."""
     from noisebench.listing import SECTIONS
 
-    chosen = {"families": "noise families", "weak-labellers": "weak labellers"}.get(section or "", section)
+    chosen = {"families": "noise families", "weak-labellers": "weak labellers", "selection": "selection rules"}.get(section or "", section)
     for title, rows in SECTIONS.items():
         if chosen in (None, title):
             click.echo(f"{title}:")

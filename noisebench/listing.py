@@ -1,4 +1,4 @@
-"""What is registered: tasks, weak labellers, noise families, methods and executors, as rows to print."""
+"""What is registered: tasks, weak labellers, noise families, methods, selection rules and executors, as rows to print."""
 
 from __future__ import annotations
 
@@ -63,8 +63,14 @@ def executor_rows() -> list[tuple[str, str]]:
     return rows
 
 
+def selection_rows() -> list[tuple[str, str]]:
+    from noisebench.selection import SELECTION_RULES
+
+    return [(rule.name, f"{rule.description} (reads {', '.join(rule.needs)})") for rule in SELECTION_RULES]
+
+
 SECTIONS = {
     "tasks": task_rows, "weak labellers": weak_labeller_rows, "noise families": family_rows,
-    "methods": method_rows, "executors": executor_rows,
+    "methods": method_rows, "selection rules": selection_rows, "executors": executor_rows,
 }
 """Section title -> its rows, in the order ``noisebench list`` prints them."""

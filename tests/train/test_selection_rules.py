@@ -208,3 +208,12 @@ def test_train_cli_takes_a_selection_rule(tmp_path, tiny_model_dir, glue_dir, ar
     assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
         "error: selection: unknown selection rule 'best_test'; known: best_dev, best_noisy_dev, last_epoch"]
     assert np.isfinite(json.loads(next((tmp_path / "r" / "runs").glob("*/metrics.json")).read_text())["dev_noise_rate"])
+
+
+def test_list_shows_the_selection_rules_and_what_they_read(tmp_path):
+    result = run_cli("list", "selection", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "selection rules:"
+    assert [line.split()[0] for line in lines[1:]] == [rule.name for rule in SELECTION_RULES]
+    assert "(reads noisy_dev_accuracy)" in result.stdout
