@@ -192,7 +192,8 @@ def test_a_grid_selecting_on_noisy_dev_records_the_rule_and_the_dev_noise_rate(t
         h["noisy_dev_accuracy"] for h in json.loads((tmp_path / "r" / "runs" / best_noisy["run_id"] / "metrics.json").read_text())["history"])
     result = run_cli("report", "--results", tmp_path / "r", "--out", tmp_path / "report.md", home=tmp_path / "home")
     assert result.returncode == 0, result.stderr
-    assert "best_noisy_dev" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "## What best_dev selection adds" in report and "best_noisy_dev" in report and "last_epoch" in report
 
 
 def test_train_cli_takes_a_selection_rule(tmp_path, tiny_model_dir, glue_dir, artifact_dir):

@@ -29,9 +29,11 @@ from noisebench.analysis.report.sections import (
     _setup_section,
     _summary,
 )
-from noisebench.analysis.stats import robustness_gains
+from noisebench.analysis.report.selection import _selection_section
+from noisebench.analysis.stats import robustness_gains, selection_effects
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE
+from noisebench.selection import DEFAULT_SELECTION
 
 __all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER"]
 
@@ -87,6 +89,7 @@ def write_report(
     lines += _setup_section(table, results_dir, dropped)
     lines += _robustness_section(gains)
     lines += _claims_section(claim_evidence(table, diffs, gains))
+    lines += _selection_section(selection_effects(table), DEFAULT_SELECTION)
     lines += _cost_section(costs, table)
     lines += _comparison_section(methods, diffs, table)
     lines += _seed_section(summary, has_top, table)

@@ -52,9 +52,12 @@ from noisebench.analysis.stats.paired import (
     paired_test,
 )
 from noisebench.analysis.stats.robustness import gain_family_keys, robustness_gain, robustness_gains
+from noisebench.analysis.stats.selection import SELECTION_EFFECT_COLUMNS, selection_effects
 from noisebench.analysis.stats.summaries import format_p, seed_summary, top_k_by_dev
 
 __all__ = [
+    "SELECTION_EFFECT_COLUMNS",
+    "selection_effects",
     "BASE_KEYS",
     "REQUIRED_KEYS",
     "ANCHOR_KEYS",
