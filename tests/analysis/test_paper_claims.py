@@ -14,6 +14,7 @@ from noisebench.analysis.report.claims import (
     claim_verdict,
     task_is_pair,
 )
+from noisebench.analysis.report.writers import to_markdown
 from noisebench.analysis.stats import compare_methods, robustness_gains
 
 NAN = float("nan")
@@ -127,7 +128,7 @@ def test_transfer_claim_only_with_transfer_runs():
     plain = pd.DataFrame(runs("sst2", 20, UP))
     ev = evidence(plain)
     assert rows_of(ev, "RQ4").empty
-    section = "\n".join(_claims_section(ev))
+    section = to_markdown(_claims_section(ev))
     rq4 = section.split("### RQ4")[1].split("###")[0]
     assert "No runs bear on it." in rq4 and SUPPORTED not in rq4
     moved = pd.DataFrame(runs("sst2", 20, UP) + runs("sst2", 20, DOWN, init_from="source-run"))

@@ -419,9 +419,10 @@ def test_every_method_against_ce_summary_and_per_cell_tables(tmp_path):
 
 def test_the_tsne_caption_names_the_pooling_that_made_the_embeddings(tmp_path):
     from noisebench.analysis.report.sections import _figures_section
+    from noisebench.analysis.report.writers import to_markdown
 
     figures = tmp_path / "figs"
-    lines = "\n".join(_figures_section([figures / "tsne_rt-polarity.png"], tmp_path, figures, ["mean"]))
+    lines = to_markdown(_figures_section([figures / "tsne_rt-polarity.png"], tmp_path, figures, ["mean"]), tmp_path)
     assert "t-SNE of test sentence embeddings (mean pooling: the masked mean of the last layer's token states)" in lines
     assert "[CLS]" not in lines
-    assert "[CLS] pooling" in "\n".join(_figures_section([figures / "tsne_a.png"], tmp_path, figures, ["cls"]))
+    assert "[CLS] pooling" in to_markdown(_figures_section([figures / "tsne_a.png"], tmp_path, figures, ["cls"]), tmp_path)

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from noisebench.analysis.report.selection import _selection_section
+from noisebench.analysis.report.writers import to_markdown
 from noisebench.analysis.stats import selection_effects
 
 
@@ -42,5 +43,5 @@ def test_clean_runs_pair_without_a_noise_seed_and_methods_stay_apart():
 def test_one_rule_gives_no_section():
     effects = selection_effects(pd.DataFrame(_rows("best_dev", [0.7, 0.8])))
     assert effects.empty and _selection_section(effects, "best_dev") == []
-    section = "\n".join(_selection_section(selection_effects(pd.DataFrame(_rows("best_dev", [0.7, 0.8]) + _rows("last_epoch", [0.6, 0.8]))), "best_dev"))
+    section = to_markdown(_selection_section(selection_effects(pd.DataFrame(_rows("best_dev", [0.7, 0.8]) + _rows("last_epoch", [0.6, 0.8]))), "best_dev"))
     assert "## What best_dev selection adds" in section and "last_epoch" in section and "+5.00" in section

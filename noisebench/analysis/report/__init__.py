@@ -1,4 +1,4 @@
-"""The Markdown results report: set-up, what noise costs, every method against the baseline, seed summaries, figures, paper comparison.
+"""The results report (Markdown, HTML or LaTeX by the output's suffix): set-up, what noise costs, every method against the baseline, seed summaries, figures, paper comparison.
 
 :func:`write_report` is the only entry point. Number formats (so the report can be checked
 against the statistics): accuracies in percent with two decimals (``81.20``); differences
@@ -17,6 +17,7 @@ import pandas as pd
 
 from noisebench.analysis import prepare
 from noisebench.analysis.keys import with_setting_keys
+from noisebench.analysis.report.blocks import Block, Heading, Paragraph
 from noisebench.analysis.report.claims import _claims_section, claim_evidence
 from noisebench.analysis.report.comparison import _paper_section, paper_verdict
 from noisebench.analysis.report.formatting import ALPHA, PAPER_ENCODER
@@ -30,12 +31,13 @@ from noisebench.analysis.report.sections import (
     _summary,
 )
 from noisebench.analysis.report.selection import _selection_section
+from noisebench.analysis.report.writers import REPORT_WRITERS, report_writer
 from noisebench.analysis.stats import robustness_gains, selection_effects
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE
 from noisebench.selection import DEFAULT_SELECTION
 
-__all__ = ["write_report", "paper_verdict", "ALPHA", "PAPER_ENCODER"]
+__all__ = ["write_report", "report_blocks", "paper_verdict", "REPORT_WRITERS", "ALPHA", "PAPER_ENCODER"]
 
 
 def write_report(
@@ -46,7 +48,34 @@ def write_report(
     *,
     figures_dir: Path | str | None = None,
 ) -> Path:
-    """Write the Markdown report to ``out_path`` (atomically) and return its path.
+    """Write the report to ``out_path`` (atomically) in the format of its suffix and return its path.
+
+    ``.md``: Markdown, figures linked relative to the report; ``.html``: one self-contained page,
+    figures embedded; ``.tex``: a LaTeX document with booktabs tables, figures included as PDFs
+    relative to the report (:data:`REPORT_WRITERS`). The content is :func:`report_blocks`.
+
+    Raises
+    ------
+    ValueError
+        For another suffix (before any work), when the table has no run with a test accuracy, or
+        when pairing is ambiguous.
+    """
+    out_path = Path(out_path)
+    writer = report_writer(out_path)
+    blocks = report_blocks(table, history, results_dir, out_path, figures_dir=figures_dir)
+    write_bytes_atomic(out_path, writer(blocks, out_path.parent).encode("utf-8"))
+    return out_path
+
+
+def report_blocks(
+    table: pd.DataFrame,
+    history: pd.DataFrame | None,
+    results_dir: Path | str,
+    out_path: Path | str,
+    *,
+    figures_dir: Path | str | None = None,
+) -> list[Block]:
+    """The report's content as blocks (:mod:`~noisebench.analysis.report.blocks`) for a report written to ``out_path``.
 
     Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
     runs' ``metrics.json``), "More robust, or just better?" (each treatment's robustness gain over the
@@ -83,18 +112,17 @@ def write_report(
         from noisebench.analysis.figures import plot_all
 
         figure_paths = plot_all(table, history, results_dir, Path(figures_dir))
-    lines = [f"# noisebench report: training methods vs {BASELINE} under label noise", "",
-             f"Does a training method make a fine-tuned model more robust to label noise than the baseline "
-             f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.", ""]
-    lines += _setup_section(table, results_dir, dropped)
-    lines += _robustness_section(gains)
-    lines += _claims_section(claim_evidence(table, diffs, gains))
-    lines += _selection_section(selection_effects(table), DEFAULT_SELECTION)
-    lines += _cost_section(costs, table)
-    lines += _comparison_section(methods, diffs, table)
-    lines += _seed_section(summary, has_top, table)
+    blocks: list[Block] = [
+        Heading(1, f"noisebench report: training methods vs {BASELINE} under label noise"),
+        Paragraph(f"Does a training method make a fine-tuned model more robust to label noise than the baseline "
+                  f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.")]
+    blocks += _setup_section(table, results_dir, dropped)
+    blocks += _robustness_section(gains)
+    blocks += _claims_section(claim_evidence(table, diffs, gains))
+    blocks += _selection_section(selection_effects(table), DEFAULT_SELECTION)
+    blocks += _cost_section(costs, table)
+    blocks += _comparison_section(methods, diffs, table)
+    blocks += _seed_section(summary, has_top, table)
     pooling = sorted(table["pooling"].dropna().astype(str).unique()) if "pooling" in table else []
-    lines += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None, pooling)
-    lines += _paper_section(diffs, summary, has_top)
-    write_bytes_atomic(out_path, ("\n".join(lines).rstrip() + "\n").encode("utf-8"))
-    return out_path
+    blocks += _figures_section(figure_paths, out_path.parent, Path(figures_dir) if figures_dir else None, pooling)
+    return blocks + _paper_section(diffs, summary, has_top)

@@ -22,7 +22,8 @@ from scipy import stats
 
 from noisebench.analysis import prepare
 from noisebench.analysis.paper import PAPER_BASELINE, PAPER_TREATMENT, paper_table
-from noisebench.analysis.report.formatting import _delta_ci, _md_table, _n, _noise
+from noisebench.analysis.report.blocks import Block, Estimate, Heading, Paragraph, table_block
+from noisebench.analysis.report.formatting import _n, _noise
 from noisebench.analysis.stats import PairedCell, cell_keys, paired_cells, paired_test
 from noisebench.analysis.values import is_missing
 from noisebench.data.tasks import TASKS, get_task_spec
@@ -250,9 +251,9 @@ def claim_evidence(
 # --------------------------------------------------------------------------
 
 
-def _claims_section(evidence: pd.DataFrame) -> list[str]:
+def _claims_section(evidence: pd.DataFrame) -> list[Block]:
     """The claims table of the report: one table per claim with evidence, "no runs bear on it" otherwise."""
-    lines = ["## The paper's claims: what our runs say", "",
+    blocks: list[Block] = [Heading(2, "The paper's claims: what our runs say"), Paragraph(
              f"Each claim of the paper ({PAPER_TREATMENT} against {PAPER_BASELINE}) with every cell of ours that "
              "bears on it, our estimate in percentage points with its 95% interval, how it was tested and a verdict "
              "read off the interval: *supported* when it excludes 0 in the paper's direction, *contradicted* when it "
@@ -260,18 +261,18 @@ def _claims_section(evidence: pd.DataFrame) -> list[str]:
              "sizes are paired on shared seeds where the cells share at least two seed triples, otherwise Welch's "
              "unpaired t; tasks are compared unpaired (Welch).  The regime says where the verdict holds.  Reading the "
              "interval alone, a verdict here can be bolder than the Holm-adjusted tests above (RQ2: see \"More robust, or "
-             "just better?\").", ""]
+             "just better?\").")]
     for claim in evidence.attrs.get("claims", []):
         rows = evidence[evidence["claim"] == claim]
-        lines += [f"### {claim}", ""]
+        blocks.append(Heading(3, claim))
         if rows.empty:
-            lines += ["No runs bear on it.", ""]
+            blocks.append(Paragraph("No runs bear on it."))
             continue
-        body = [[r["regime"], r["cells"], _delta_ci(r["estimate"], r["ci_low"], r["ci_high"]), r["test"], r["verdict"]]
+        body = [[r["regime"], r["cells"], Estimate(r["estimate"], r["ci_low"], r["ci_high"]), r["test"], r["verdict"]]
                 for r in rows.to_dict("records")]
         counts = rows["verdict"].value_counts()
         tally = ", ".join(f"{int(counts[v])} {v}" for v in CLAIM_VERDICTS if v in counts)
-        lines += _md_table(["regime", "cells", "estimate pp [95% CI]", "test", "verdict"], body)
-        lines += ["", f"Over {len(rows)} regime(s): {tally}.", ""]
-    return lines
+        blocks += [table_block(["regime", "cells", "estimate pp [95% CI]", "test", "verdict"], body),
+                   Paragraph(f"Over {len(rows)} regime(s): {tally}.")]
+    return blocks
 

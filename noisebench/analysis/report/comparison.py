@@ -20,12 +20,12 @@ from noisebench.analysis.paper import (
     match_paper,
     paper_table,
 )
+from noisebench.analysis.report.blocks import Block, Estimate, Heading, Paragraph, bullets, table_block
 from noisebench.analysis.report.formatting import (
     ALPHA,
     PAPER_ENCODER,
     TOP_K,
     _delta_ci,
-    _md_table,
     _n,
     _noise,
     _pct,
@@ -166,22 +166,22 @@ def _paper_claim(row: Mapping[str, Any], matched: pd.DataFrame, reasons: list[st
     return verdict, sentence, p_delta
 
 
-_PAPER_INTRO = [
+_PAPER_INTRO = (
     "The paper's numbers are RoBERTa-large test accuracies, each the mean of the top-3 runs by dev accuracy.  Our "
     "columns are plain means over the paired seeds (the verdict uses these, the paired interval and the "
     "Holm-adjusted p); our top-3-by-dev means are given for like-for-like reading only.  A claim is *replicated* "
     f"when our {_PAPER_PAIR} difference has the paper's sign and either Holm p < 0.05 or our interval excludes 0 in "
     "that direction; *not replicated* when our interval excludes 0 in the opposite direction; *not confirmed at "
     "this sample size* when our interval includes 0; *not comparable* when the encoder, task, noise, N or methods "
-    "differ.", ""]
+    "differ.")
 
 
-def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) -> list[str]:
+def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) -> list[Block]:
     paper = paper_table()
-    lines = ["## Comparison with the paper", "", f"Source: {SOURCE}", "", *_PAPER_INTRO]
+    blocks: list[Block] = [Heading(2, "Comparison with the paper"), Paragraph(f"Source: {SOURCE}"), Paragraph(_PAPER_INTRO)]
     treated = diffs[diffs["treatment_method"].notna()]
     if treated.empty:
-        return lines + ["No cell has a treatment run, so there is nothing to compare with the paper.", ""] + \
+        return blocks + [Paragraph("No cell has a treatment run, so there is nothing to compare with the paper.")] + \
             _paper_reference(diffs, paper)
     table_rows, sentences, unmatched, comparable = [], [], [], 0
     for row in treated.to_dict("records"):
@@ -197,22 +197,22 @@ def _paper_section(diffs: pd.DataFrame, summary: pd.DataFrame, has_top: bool) ->
         p_table = matched["table"].iloc[0]
         table_rows.append([
             row["task"], row["model"], _n(row["n_train"]), _noise(row), p_table, _pct(row["mean_baseline"]),
-            _pct(row["mean_treatment"]), _delta_ci(row["mean_diff"], row["ci_low"], row["ci_high"]),
+            _pct(row["mean_treatment"]), Estimate(row["mean_diff"], row["ci_low"], row["ci_high"], row["p_holm"]),
             format_p(row["p_holm"]), _top_k(summary, row) if has_top else "n/a",
             *(f"{matched.loc[matched['method'] == m, 'mean'].iloc[0]:.1f}" for m in (PAPER_BASELINE, PAPER_TREATMENT)),
             f"{p_delta:+.1f}", verdict])
         sentences.append(f"- {where} vs {p_table}, {shown_task_name(str(row['task']))}: {sentence}")
     if table_rows:
         b, t = PAPER_BASELINE, PAPER_TREATMENT
-        lines += _md_table(["task", "model", "N", "noise", "paper table", f"ours {b} %", f"ours {t} %", "ours Δ pp [CI]",
-                            "ours p Holm", f"ours top-{TOP_K} {b} / {t} %", f"paper {b} %", f"paper {t} %",
-                            "paper Δ pp", "verdict"], table_rows) + [""] + sentences + [""]
+        header = ["task", "model", "N", "noise", "paper table", f"ours {b} %", f"ours {t} %", "ours Δ pp [CI]",
+                  "ours p Holm", f"ours top-{TOP_K} {b} / {t} %", f"paper {b} %", f"paper {t} %", "paper Δ pp", "verdict"]
+        blocks += [table_block(header, table_rows), bullets(sentences)]
     if unmatched:
-        lines += ["Cells without a counterpart in the paper:", ""] + unmatched + [""]
+        blocks += [Paragraph("Cells without a counterpart in the paper:"), bullets(unmatched)]
     if comparable == 0:
-        lines += ["**No cell of ours is comparable with the paper** (see the reasons above), so nothing here "
-                  "replicates or contradicts it.", ""] + _paper_reference(diffs, paper)
-    return lines
+        blocks += [Paragraph("**No cell of ours is comparable with the paper** (see the reasons above), so nothing "
+                             "here replicates or contradicts it.")] + _paper_reference(diffs, paper)
+    return blocks
 
 
 def _reference_target(task: str, paper: pd.DataFrame) -> tuple[str | None, str]:
@@ -242,9 +242,9 @@ def _claims(rows: pd.DataFrame, with_task: bool) -> list[str]:
     return claims
 
 
-def _paper_reference(diffs: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
+def _paper_reference(diffs: pd.DataFrame, paper: pd.DataFrame) -> list[Block]:
     """The paper's claims closest to our cells, for reference."""
-    lines = ["For reference, the paper's claims closest to our cells:", ""]
+    lines = []
     seen: set[tuple] = set()
     for row in diffs.to_dict("records"):
         n_train = row.get("n_train")
@@ -260,4 +260,4 @@ def _paper_reference(diffs: pd.DataFrame, paper: pd.DataFrame) -> list[str]:
         claims = _claims(rows, with_task=target is None)
         lines.append(f"- {intro}, {TABLES[setting]}: " + "; ".join(claims) + "." if claims
                      else f"- {intro}: no {TABLES[setting]} entry.")
-    return lines + [""]
+    return [Paragraph("For reference, the paper's claims closest to our cells:"), bullets(lines)]

@@ -9,7 +9,8 @@ import pandas as pd
 
 from noisebench.analysis import prepare
 from noisebench.analysis.keys import NOISE_SETUP_KEYS, PANEL_KEYS, TRAINING_KEYS
-from noisebench.analysis.report.formatting import ALPHA, _delta_ci, _md_table, _n, _noise, _pp
+from noisebench.analysis.report.blocks import Block, Estimate, Heading, Paragraph, bullets, table_block
+from noisebench.analysis.report.formatting import ALPHA, _delta_ci, _n, _noise, _pp
 from noisebench.analysis.stats import format_p
 from noisebench.analysis.values import is_missing
 from noisebench.methods import BASELINE
@@ -45,32 +46,31 @@ def gain_verdict(row: Mapping[str, Any], *, alpha: float = ALPHA) -> tuple[str, 
     return GAIN_VERDICTS[2], f"No evidence at this power: {gain}, {why}."
 
 
-def _heading(row: Mapping[str, Any], treatment: str) -> str:
+def _heading(row: Mapping[str, Any], treatment: str) -> Heading:
     parts = [f"{row['task']}", f"{row['model']}", f"N={_n(row['n_train'])}", f"{row['noise_family']} noise"]
     parts += [f"{k.replace('_', ' ')} {row[k]}" for k in NOISE_SETUP_KEYS + TRAINING_KEYS if not is_missing(row.get(k))]
-    return f"#### {' · '.join(parts)}: {treatment} vs {row['baseline_label']}"
+    return Heading(4, f"{' · '.join(parts)}: {treatment} vs {row['baseline_label']}")
 
 
-def _block(rows: pd.DataFrame) -> list[str]:
+def _block(rows: pd.DataFrame) -> list[Block]:
     """The level table and the verdict sentences of one (setting, treatment variant)."""
     first = rows.iloc[0]
-    lines = [_heading(first, str(first["treatment_label"])), ""]
     body, sentences = [], []
     for r in rows.sort_values("noise_level").to_dict("records"):
         verdict, sentence = gain_verdict(r)
         body.append([_noise(r), int(r["n_pairs"]), _pp(r["clean_delta"]), _pp(r["noisy_delta"]),
-                     _delta_ci(r["gain"], r["ci_low"], r["ci_high"]), format_p(r["p_holm"]), verdict])
+                     Estimate(r["gain"], r["ci_low"], r["ci_high"], r["p_holm"]), format_p(r["p_holm"]), verdict])
         sentences.append(f"- {_noise(r)}: {sentence}")
         if r["n_missing_clean"]:
             sentences.append(f"  Left out ({int(r['n_missing_clean'])} noisy pair(s) without a clean partner): "
                              f"{r['missing_clean']}.")
     headers = ["level", "seed pairs", "clean Δ pp", "noisy Δ pp", "gain pp (mean, 95% CI)", "p (Holm)", "verdict"]
-    return lines + _md_table(headers, body) + [""] + sentences + [""]
+    return [_heading(first, str(first["treatment_label"])), table_block(headers, body), bullets(sentences)]
 
 
-def _robustness_section(gains: pd.DataFrame) -> list[str]:
+def _robustness_section(gains: pd.DataFrame) -> list[Block]:
     """The headline section; ``gains`` is :func:`~noisebench.analysis.stats.robustness_gains` output (any rows)."""
-    lines = ["## More robust, or just better?", "",
+    blocks: list[Block] = [Heading(2, "More robust, or just better?"), Paragraph(
              f"A method that beats {BASELINE} under noise may simply beat it everywhere.  Per seed, the robustness "
              f"gain is (treatment − {BASELINE} at the noise level) − (treatment − {BASELINE} on clean labels), the "
              "four runs sharing their data seed and train seed (each noisy run anchored to the clean run of its own "
@@ -78,15 +78,15 @@ def _robustness_section(gains: pd.DataFrame) -> list[str]:
              "treatment − baseline test accuracy over those seed pairs in percentage points; gain = noisy Δ − clean "
              "Δ with its 95% bootstrap interval; p (Holm) = exact sign-flip p of the gain adjusted by Holm over the "
              f"noise levels of one setting and treatment.  *more robust* / *less robust*: Holm p < {ALPHA:g}; "
-             "otherwise *no evidence at this power*.", ""]
+             "otherwise *no evidence at this power*.")]
     rows = gains[gains["n_pairs"] > 0] if not gains.empty else gains
     if rows.empty:
         missing = int(gains["n_missing_clean"].sum()) if not gains.empty else 0
         why = (f"{missing} noisy pair(s) have no clean partner of both methods" if missing
                else "the results have no treatment and baseline runs with clean and noisy labels on shared seeds")
-        return lines + [f"Not measured: {why}.", ""]
+        return blocks + [Paragraph(f"Not measured: {why}.")]
     labels = [prepare.method_label(r["treatment_method"], r) for r in rows.to_dict("records")]
     rows = rows.assign(treatment_label=labels, baseline_label=[prepare.method_label(m, {}) for m in rows["baseline_method"]])
     for _, block in prepare.groups(rows, _SETTING + ("treatment_label",)):
-        lines += _block(block)
-    return lines
+        blocks += _block(block)
+    return blocks

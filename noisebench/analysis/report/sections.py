@@ -13,11 +13,10 @@ import pandas as pd
 
 from noisebench.analysis import prepare
 from noisebench.analysis.keys import TRAINING_KEYS
+from noisebench.analysis.report.blocks import Block, Estimate, Figure, Heading, MeanSd, Paragraph, bullets, table_block
 from noisebench.analysis.report.formatting import (
     ALPHA,
     TOP_K,
-    _delta_ci,
-    _md_table,
     _n,
     _noise,
     _pct,
@@ -65,10 +64,9 @@ def _noise_setup(table: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -> list[str]:
+def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -> list[Block]:
     n_triples = len(table[[c for c in ("data_seed", "noise_seed", "train_seed") if c in table.columns]].drop_duplicates())
-    lines = ["## Set-up", "",
-             f"- results directory: `{results_dir}`",
+    lines = [f"- results directory: `{results_dir}`",
              f"- finished runs: {len(table)}",
              f"- tasks: {_values(table, 'task')}",
              f"- models (encoders): {_values(table, 'model')}",
@@ -90,7 +88,7 @@ def _setup_section(table: pd.DataFrame, results_dir: Path, dropped: list[str]) -
     lines.append(f"- analysis software: {_analysis_versions()}")
     if dropped:
         lines.append(f"- left out (no test accuracy): {len(dropped)} run(s): {', '.join(dropped)}")
-    return lines + [""]
+    return [Heading(2, "Set-up"), bullets(lines)]
 
 
 # --------------------------------------------------------------------------
@@ -109,7 +107,7 @@ def _stats_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool, var
     return [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
         r["treatment_label"], "n/a" if is_missing(rate) else f"{rate:.1%}",
         int(r["n_pairs"]), _pct(r["mean_baseline"]), _pct(r["mean_treatment"]),
-        _delta_ci(r["mean_diff"], r["ci_low"], r["ci_high"]), format_p(r["p_ttest"]), p_sf,
+        Estimate(r["mean_diff"], r["ci_low"], r["ci_high"], r["p_holm"]), format_p(r["p_ttest"]), p_sf,
         format_p(r["p_wilcoxon"]), format_p(r["p_holm"]), significant]
 
 
@@ -137,12 +135,12 @@ def _pooled(summary: pd.DataFrame, column: str) -> str:
     return ", ".join(sorted({name for text in summary[column] for name in str(text).split(", ")}))
 
 
-def _method_summary_section(summary: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    lines = ["### Method-level summary", ""]
+def _method_summary_section(summary: pd.DataFrame, table: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading(3, "Method-level summary")]
     if summary.empty:
-        return lines + [f"No cell has a run of another method that shares its seeds with a {BASELINE} run.", ""]
+        return blocks + [Paragraph(f"No cell has a run of another method that shares its seeds with a {BASELINE} run.")]
     cells = "clean" if summary.attrs.get("include_clean") else "noisy"
-    lines += [f"Each method against {BASELINE} over all {cells} cells of one model, N and pooling (every task and noise "
+    blocks.append(Paragraph(f"Each method against {BASELINE} over all {cells} cells of one model, N and pooling (every task and noise "
               f"setting; tasks: {_pooled(summary, 'tasks')}; noise: {_pooled(summary, 'noise_families')}).  "
               f"mean Δ = the mean over cells of each cell's mean paired difference treatment − {BASELINE} in "
               "percentage points (cells weighted equally).  P(improvement) = the probability that a treatment run "
@@ -150,7 +148,7 @@ def _method_summary_section(summary: pd.DataFrame, table: pd.DataFrame) -> list[
               "of improvement; it ignores the pairing; 0.5 = no difference).  Both intervals are 95% percentile "
               "stratified bootstrap intervals: seeds are resampled within each cell (pairs together for Δ, the two "
               "methods' runs independently for P), cells stay fixed, so they speak to new seeds on these tasks and "
-              "noise settings, not to other tasks.  A cell with fewer pairs resamples its own number.", ""]
+              "noise settings, not to other tasks.  A cell with fewer pairs resamples its own number."))
     multi_model = table["model"].nunique(dropna=False) > 1
     pooled = [k for k in TRAINING_KEYS if k in summary.columns and summary[k].dropna().astype(str).nunique() > 1]
     headers = ["model"] * multi_model + ["N"] + pooled + [
@@ -159,19 +157,19 @@ def _method_summary_section(summary: pd.DataFrame, table: pd.DataFrame) -> list[
     rows = [[r["model"]] * multi_model + [_n(r["n_train"])] + [str(r[k]) for k in pooled] + [
         r["treatment_label"], int(r["n_cells"]), int(r["n_pairs"]), _span(r["min_pairs_per_cell"], r["max_pairs_per_cell"]),
         _pct(r["mean_baseline"]), _pct(r["mean_treatment"]),
-        _delta_ci(r["mean_diff"], r["mean_diff_ci_low"], r["mean_diff_ci_high"]),
+        Estimate(r["mean_diff"], r["mean_diff_ci_low"], r["mean_diff_ci_high"]),
         _p_ci(r["p_improvement"], r["p_improvement_ci_low"], r["p_improvement_ci_high"])]
         for r in summary.to_dict("records")]
-    return lines + _md_table(headers, rows) + [""]
+    return blocks + [table_block(headers, rows)]
 
 
-def _comparison_section(summary: pd.DataFrame, diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    return [f"## Every method against {BASELINE}", ""] + _method_summary_section(summary, table) + \
+def _comparison_section(summary: pd.DataFrame, diffs: pd.DataFrame, table: pd.DataFrame) -> list[Block]:
+    return [Heading(2, f"Every method against {BASELINE}")] + _method_summary_section(summary, table) + \
         _stats_section(diffs, table)
 
 
-def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    lines = ["### Paired statistics per cell", "",
+def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading(3, "Paired statistics per cell"), Paragraph(
              f"Each method is compared with the baseline ({BASELINE}); a baseline run and a treatment run are "
              "paired when they share (data seed, noise seed, train seed).  Δ = treatment − baseline test accuracy "
              "in percentage points, with its 95% bootstrap interval (BCa, percentile when BCa is undefined).  "
@@ -179,53 +177,53 @@ def _stats_section(diffs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
              f"all 2^n sign vectors, sampled = random ones); Wilcoxon signed-rank (n/a below {MIN_PAIRS_WILCOXON} "
              "pairs, where it cannot reach p < 0.05); Holm = sign-flip p adjusted by Holm over all (treatment × "
              "noise level) cells of one noise family in one task, model, N, weak-model fit, relabelled pool and "
-             f"pooling (clean cells: one family of their own).  significant = Holm p < {ALPHA:g}.", ""]
+             f"pooling (clean cells: one family of their own).  significant = Holm p < {ALPHA:g}.")]
     multi_model = table["model"].nunique(dropna=False) > 1
     variant = _variant_keys(table)
     headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
         "treatment", "mean realised noise", "n pairs", "baseline mean %", "treatment mean %",
         "Δ pp [CI]", "p t-test", "p sign-flip", "p Wilcoxon", "p Holm", "significant"]
     records = diffs.to_dict("records")
-    lines += _md_table(headers, [_stats_row(r, table, multi_model, variant) for r in records]) + [""]
+    blocks.append(table_block(headers, [_stats_row(r, table, multi_model, variant) for r in records]))
     notes = [note for r in records if (note := _unpaired_note(r))]
-    return lines + (["Unpaired runs:", ""] + notes + [""] if notes else [])
+    return blocks + ([Paragraph("Unpaired runs:"), bullets(notes)] if notes else [])
 
 
 def _cost_row(r: Mapping[str, Any], table: pd.DataFrame, multi_model: bool, variant: Sequence[str]) -> list[Any]:
     rate = _realised(table, r)
     return [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
         r["method_label"], "n/a" if is_missing(rate) else f"{rate:.1%}", int(r["n_pairs"]), int(r["n_noisy_runs"]),
-        _pct(r["mean_clean"]), _pct(r["mean_noisy"]), _delta_ci(r["mean_drop"], r["ci_low"], r["ci_high"]),
+        _pct(r["mean_clean"]), _pct(r["mean_noisy"]), Estimate(r["mean_drop"], r["ci_low"], r["ci_high"], r["p_holm"]),
         format_p(r["p_ttest"]), format_p(r["p_signflip"]), format_p(r["p_holm"]),
         "n/a" if is_missing(r["p_holm"]) else ("yes" if r["significant"] else "no")]
 
 
-def _cost_section(costs: pd.DataFrame, table: pd.DataFrame) -> list[str]:
-    lines = ["## What noise costs", ""]
+def _cost_section(costs: pd.DataFrame, table: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "What noise costs")]
     clean = table["noise_family"].map(is_clean)
     if costs.empty or not clean.any():
         why = "no clean runs" if not clean.any() else "no noisy runs"
-        return lines + [f"Not measured: the results have {why}.  A grid adds clean runs that share the noisy runs' "
-                        f"seeds with `noise.include_clean: true`.", ""]
-    lines += ["Each method's accuracy on clean labels minus its accuracy at each noise level, paired: a noisy run's "
+        return blocks + [Paragraph(f"Not measured: the results have {why}.  A grid adds clean runs that share the "
+                                   f"noisy runs' seeds with `noise.include_clean: true`.")]
+    blocks += [Paragraph("Each method's accuracy on clean labels minus its accuracy at each noise level, paired: a noisy run's "
               "clean partner is the clean run of the same task, model, N, pooling, method (and hyper-parameters), "
               "data seed and train seed.  Where several noisy runs share one clean partner (crossed seeds: several "
               "noise seeds per data and train seed) they are averaged first, so each clean run is one pair.  "
               "drop = clean − noisy test accuracy in percentage points (positive: noise costs accuracy) with its 95% "
               "bootstrap interval; p-values two-sided (paired t-test, sign-flip); Holm = sign-flip p adjusted over "
-              "the noise levels of one (task, model, N, noise family and level parameter, method).", ""]
+              "the noise levels of one (task, model, N, noise family and level parameter, method).")]
     multi_model = table["model"].nunique(dropna=False) > 1
     variant = _variant_keys(table)
     headers = ["task"] + ["model"] * multi_model + ["N", "noise"] + ["setting"] * bool(variant) + [
         "method", "mean realised noise", "n pairs", "noisy runs", "clean mean %", "noisy mean %", "drop pp [CI]",
         "p t-test", "p sign-flip", "p Holm", "significant"]
     records = costs.to_dict("records")
-    lines += _md_table(headers, [_cost_row(r, table, multi_model, variant) for r in records]) + [""]
+    blocks.append(table_block(headers, [_cost_row(r, table, multi_model, variant) for r in records]))
     unpaired = [f"- {r['task']}, N={_n(r['n_train'])}, {_noise(r)}, {r['method_label']}: "
                 f"{int(r['n_unpaired_noisy'])} noisy run(s) without a clean partner"
                 for r in records if r["n_unpaired_noisy"]]
-    return lines + (["Not in the drop (no clean run with their data and train seed):", ""] + unpaired + [""]
-                    if unpaired else [])
+    return blocks + ([Paragraph("Not in the drop (no clean run with their data and train seed):"), bullets(unpaired)]
+                     if unpaired else [])
 
 
 def _summary(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
@@ -236,9 +234,8 @@ def _summary(table: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return prepare.with_labels(seed_summary(table)), False
 
 
-def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> list[str]:
-    lines = ["## Seed summary", "",
-             "**All seeds** is the plain mean ± sample standard deviation over every run of a (cell, method): "
+def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> list[Block]:
+    lines = ["**All seeds** is the plain mean ± sample standard deviation over every run of a (cell, method): "
              "the number to read."]
     if has_top:
         lines.append(f"**Top-{TOP_K} by dev** is the paper's reporting rule (mean ± sd of the test accuracy of "
@@ -253,14 +250,12 @@ def _seed_section(summary: pd.DataFrame, has_top: bool, table: pd.DataFrame) -> 
     headers += [f"top-{TOP_K} by dev (paper's rule): mean ± sd % (n)"] * has_top
     rows = []
     for r in summary.to_dict("records"):
-        sd = "" if is_missing(r["std_all"]) else f" ± {_pct(r['std_all'])}"
         row = [r["task"]] + [r["model"]] * multi_model + [_n(r["n_train"]), _noise(r)] + _variant(r, variant) + [
-            r["method_label"], int(r["n_all"]), f"{_pct(r['mean_all'])}{sd}"]
+            r["method_label"], int(r["n_all"]), MeanSd(r["mean_all"], r["std_all"])]
         if has_top:
-            sd_top = "" if is_missing(r[f"std_top{TOP_K}"]) else f" ± {_pct(r[f'std_top{TOP_K}'])}"
-            row.append(f"{_pct(r[f'mean_top{TOP_K}'])}{sd_top} ({int(r[f'n_top{TOP_K}'])})")
+            row.append(MeanSd(r[f"mean_top{TOP_K}"], r[f"std_top{TOP_K}"], int(r[f"n_top{TOP_K}"])))
         rows.append(row)
-    return lines + [""] + _md_table(headers, rows) + [""]
+    return [Heading(2, "Seed summary"), Paragraph("\n".join(lines)), table_block(headers, rows)]
 
 
 # --------------------------------------------------------------------------
@@ -290,20 +285,18 @@ def _tsne_caption(pooling: Sequence[str]) -> str:
     return f"t-SNE of test sentence embeddings ({'; '.join(said) or 'pooling not recorded'})"
 
 
-def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None, pooling: Sequence[str] = ()) -> list[str]:
+def _figures_section(paths: Sequence[Path], out_dir: Path, figures_dir: Path | None, pooling: Sequence[str] = ()) -> list[Block]:
     """Every figure with its caption; ``pooling``: the runs' sentence pooling values (named in the t-SNE caption)."""
-    lines = ["## Figures", ""]
+    blocks: list[Block] = [Heading(2, "Figures")]
     if figures_dir is None:
-        return lines + ["No figures were made for this report (pass `figures_dir`).", ""]
+        return blocks + [Paragraph("No figures were made for this report (pass `figures_dir`).")]
     pngs = [p for p in paths if p.suffix == ".png"]
     if not pngs:
-        return lines + [f"No figure could be made from these results (see the log); directory: "
-                        f"`{os.path.relpath(figures_dir, out_dir)}`.", ""]
+        return blocks + [Paragraph(f"No figure could be made from these results (see the log); directory: "
+                                   f"`{os.path.relpath(figures_dir, out_dir)}`.")]
     for png in pngs:
         caption = next((c for prefix, c in _CAPTIONS if png.stem.startswith(prefix)), png.stem)
         caption = _tsne_caption(pooling) if png.stem.startswith("tsne") else caption
-        rel = Path(os.path.relpath(png, out_dir)).as_posix()
         pdf = png.with_suffix(".pdf")
-        link = f" ([PDF]({Path(os.path.relpath(pdf, out_dir)).as_posix()}))" if pdf in paths else ""
-        lines += [f"### {caption}", "", f"![{caption}]({rel}){link}", ""]
-    return lines
+        blocks += [Heading(3, caption), Figure(png, caption, pdf if pdf in paths else None)]
+    return blocks
