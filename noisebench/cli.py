@@ -21,6 +21,7 @@ from noisebench.parameters import Parameter
 from noisebench.progress import close_open_bars
 from noisebench.registry import load_plugins
 from noisebench.schema import Pooling, Precision, RunConfig, default
+from noisebench.trackers import check_installed, tracker_names
 
 PAPER_METHOD = CE_SCL.name
 
@@ -263,6 +264,7 @@ def _executor_names() -> list[str]:
 @click.option("--partition", default=None, help="Slurm partition, submitit only (overrides the grid's executor.partition).")
 @click.option("--gpus-per-run", type=click.IntRange(min=1), default=None, help="Grid: data-parallel processes (GPUs) per run; submitit only (overrides executor.gpus_per_run).")
 @click.option("--dry-run", is_flag=True, help="Grid: list what would run and what is done, then stop.")
+@click.option("--report-to", multiple=True, type=click.Choice(tracker_names()), help="Also send each run's numbers to this tracker (repeatable; see 'noisebench list trackers').")
 @click.option("--task", default=default("task"), show_default=True)
 @click.option("--noise", "noise_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), default=None, help="Noise artifact directory; omit for clean labels.")
 @click.option("--method", default=PAPER_METHOD, show_default=True, help="Training method (registered name).")
@@ -288,12 +290,13 @@ def _executor_names() -> list[str]:
 @click.option("--pooling", type=click.Choice(get_args(Pooling)), default=default("pooling"), show_default=True, help="Sentence features for the classifier and SCL: the first token ([CLS], the paper's) or the masked mean of token states.")
 @click.option("--precision", type=click.Choice(["auto", *get_args(Precision)]), default="auto", show_default=True, help="Forward-pass precision; auto: bf16 on a CUDA device that supports it, else fp32 (the resolved value is recorded).")
 @click.option("--results", "results_dir", type=click.Path(path_type=Path), required=True)
-def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dry_run, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, init_from, save_model, selection, patience, test_every_epoch, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
+def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dry_run, report_to, task, noise_dir, method, n_train, data_seed, train_seed, epochs, batch_size, lr, max_length, dev_limit, test_limit, save_embeddings, model, init_from, save_model, selection, patience, test_every_epoch, data_dir, pool_from_dev, pooling, precision, results_dir, **method_params) -> None:
     """Fine-tune once with a registered method (ce, ce-scl, ...), or a whole --grid, writing run directories under RESULTS/runs/."""
     if not dry_run:
         check_writable_dir(results_dir, option="--results")  # before any data, model or training work
+        check_installed(report_to, option="--report-to")
     if grid_file is not None:
-        _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, gpus_per_run=gpus_per_run, dry_run=dry_run, data_dir=data_dir)
+        _train_grid(grid_file, results_dir, jobs=jobs, shard=shard, executor=executor, cluster=cluster, partition=partition, gpus_per_run=gpus_per_run, dry_run=dry_run, data_dir=data_dir, report_to=report_to)
         return
     from noisebench.data.tasks import get_task_spec, task_label_names
     from noisebench.noise.artifact import read_artifact
@@ -326,15 +329,15 @@ def train(grid_file, jobs, shard, executor, cluster, partition, gpus_per_run, dr
     check_model(config.model, num_labels, init_path)  # before training: a bad --model fails in seconds
     from noisebench.train.run import run_training
 
-    output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir)
+    output = run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, report_to=report_to)
     if not output.writes:
         return  # a data-parallel run: rank 0 writes the run directory
-    path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
+    path = write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model, logs=output.logs)
     m = output.metrics
     click.echo(f"{path}\ttest acc {m['test_accuracy']:.4f}\tdev acc {m['dev_accuracy']:.4f}\tnoise {m['realized_noise_rate']:.3f}\t{m['wall_time_s']:.0f}s")
 
 
-def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str | None, cluster: str, partition: str | None, gpus_per_run: int | None, dry_run: bool, data_dir: Path | None) -> None:
+def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | None, executor: str | None, cluster: str, partition: str | None, gpus_per_run: int | None, dry_run: bool, data_dir: Path | None, report_to: tuple[str, ...]) -> None:
     from noisebench.grid.executors import resolve as resolve_executor
     from noisebench.grid.runner import parse_shard, plan, run_grid, select_shard
     from noisebench.grid.spec import expand, load_grid
@@ -343,6 +346,9 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
     configs = expand(grid)
     shard_spec = parse_shard(shard)
     if dry_run:
+        from noisebench.grid.checks import check_unfinished
+
+        check_unfinished(select_shard(configs, shard_spec), results_dir, data_dir=data_dir)  # the errors a real run would give
         listing = plan(select_shard(configs, shard_spec), results_dir)
         click.echo(listing.to_string(index=False))
         click.echo(f"{len(listing)} runs: " + ", ".join(f"{k} {v}" for k, v in listing["state"].value_counts().items()))
@@ -353,10 +359,11 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
     for init_from in sorted({c.init_from for c in configs} - {None}):
         resolve_init_from(init_from, results_dir)  # every source run is finished and saved its model, before any run starts
     chosen, options = resolve_executor(executor, grid.executor, {"partition": partition, "gpus_per_run": gpus_per_run})
+    check_installed(grid.training.report_to, option=f"{grid_file}: training.report_to")
     started = time.perf_counter()
     summary = run_grid(
         configs, results_dir, jobs=jobs, executor=chosen.name, shard=shard_spec, data_dir=data_dir,
-        options=options, cluster=None if cluster == "auto" else cluster,
+        options=options, cluster=None if cluster == "auto" else cluster, report_to=tuple(dict.fromkeys([*grid.training.report_to, *report_to])), grid=grid.name,
     )
     counts = summary.counts()
     click.echo(f"grid {grid.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" in {time.perf_counter() - started:.0f}s")
@@ -369,9 +376,9 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
 
 @main.command(name="list")
 @_tasks_file_option
-@click.argument("section", required=False, type=click.Choice(["tasks", "weak-labellers", "families", "methods", "selection", "executors"]))
+@click.argument("section", required=False, type=click.Choice(["tasks", "weak-labellers", "families", "methods", "selection", "executors", "trackers"]))
 def list_registered(section: str | None) -> None:
-    """What can be named in a command or grid: tasks, weak labellers, noise families, methods, selection rules, executors."""
+    """What can be named in a command or grid: tasks, weak labellers, noise families, methods, selection rules, executors, trackers."""
     from noisebench.listing import SECTIONS
 
     chosen = {"families": "noise families", "weak-labellers": "weak labellers", "selection": "selection rules"}.get(section or "", section)
@@ -433,15 +440,17 @@ def plot(results_dir: Path, out: Path, x_axis: str, overwrite: bool) -> None:
 
 @main.command()
 @click.option("--results", "results_dir", type=click.Path(path_type=Path, exists=True, file_okay=False), required=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Markdown file to write.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Report file to write; its suffix picks the format: .md (Markdown), .html (one self-contained page), .tex (LaTeX, booktabs).")
 @click.option("--figures", "figures_dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Also make every figure here and link it (default: a folder next to --out).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report and its figures.")
 def report(results_dir: Path, out: Path, figures_dir: Path | None, overwrite: bool) -> None:
-    """Markdown report: set-up, what noise costs, paired statistics per cell, figures, our numbers beside the paper's."""
-    from noisebench.analysis.report import write_report
+    """Report (Markdown, HTML or LaTeX): set-up, what noise costs, paired statistics per cell, figures, the paper."""
+    from noisebench.analysis.report import REPORT_WRITERS, write_report
     from noisebench.outputs import check_writable_dir, check_writable_file, refuse_existing
     from noisebench.store.table import collect_history
 
+    if out.suffix.lower() not in REPORT_WRITERS:
+        raise click.BadParameter(f"{out.name!r}: the suffix must be one of {', '.join(REPORT_WRITERS)}", param_hint="--out")
     check_writable_file(out, option="--out", overwrite=overwrite)
     figures_dir = figures_dir or out.parent / f"{out.stem}-figures"
     check_writable_dir(figures_dir, option="--figures")

@@ -9,6 +9,8 @@ One type per kind of bad input or fault, each raised where that input is first r
 - :class:`ModelError`: an encoder that cannot be loaded (asset, local folder or hub id).
 - :class:`OutputError`: an output that cannot be written, or that exists and may not be replaced.
 - :class:`RunFileError`: a run directory's files (config.json, metrics.json) are unreadable or malformed.
+- :class:`DivergedError`: a training run that is not sound (a non-finite loss, or a loss whose gradient is zero).
+- :class:`WorkerDiedError`: a grid worker process was killed or crashed (the grid resumes when run again).
 """
 
 
@@ -42,3 +44,13 @@ class OutputError(NoisebenchError):
 
 class RunFileError(DataError):
     """A run directory's config.json or metrics.json is unreadable or holds a value of the wrong type."""
+
+
+class DivergedError(NoisebenchError):
+    """A training run is not sound: its loss became NaN or infinite, or does not depend on the parameters
+    (a zero gradient on the first batch); such a run is failed, never published (``train.callbacks.Soundness``)."""
+
+
+class WorkerDiedError(NoisebenchError):
+    """A grid worker process died mid-run (killed by the OS, out of memory, a crash in native code): the runs it
+    held are neither DONE nor FAILED, their claims turn stale, and the same command resumes the grid."""

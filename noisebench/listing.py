@@ -69,8 +69,14 @@ def selection_rows() -> list[tuple[str, str]]:
     return [(rule.name, f"{rule.description} (reads {', '.join(rule.needs)})") for rule in SELECTION_RULES]
 
 
+def tracker_rows() -> list[tuple[str, str]]:
+    from noisebench.trackers import TRACKERS
+
+    return [(tracker.name, f"{tracker.description} (pip install 'noisebench[{tracker.extra}]')") for tracker in TRACKERS]
+
+
 SECTIONS = {
     "tasks": task_rows, "weak labellers": weak_labeller_rows, "noise families": family_rows,
-    "methods": method_rows, "selection rules": selection_rows, "executors": executor_rows,
+    "methods": method_rows, "selection rules": selection_rows, "executors": executor_rows, "trackers": tracker_rows,
 }
 """Section title -> its rows, in the order ``noisebench list`` prints them."""

@@ -24,7 +24,8 @@ import pandas as pd
 
 from noisebench.assets import ASSETS, asset_path
 from noisebench.errors import ConfigError
-from noisebench.grid.artifacts import ensure_artifact, needed_artifacts
+from noisebench.grid.artifacts import ensure_artifact
+from noisebench.grid.checks import check_runs, write_artifacts
 from noisebench.grid.claims import claim, is_claimed
 from noisebench.grid.executors import Dispatch, ExecutorOptions
 from noisebench.grid.executors import resolve as resolve_executor
@@ -36,6 +37,7 @@ from noisebench.schema import RunConfig
 from noisebench.store.layout import is_done, is_failed, lock_path, run_path
 from noisebench.store.runs import write_done, write_failed
 from noisebench.store.table import write_results_table
+from noisebench.trackers import check_installed
 
 if TYPE_CHECKING:
     from noisebench.train.distributed import Ranks
@@ -103,33 +105,40 @@ def plan(configs: Sequence[RunConfig], results_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def execute_one(config: RunConfig, results_dir: Path, *, data_dir: Path | None = None, progress: bool = False) -> str:
-    """Run one config under its claim unless it is DONE or claimed; failures are recorded, not raised."""
+def execute_one(
+    config: RunConfig, results_dir: Path, *, data_dir: Path | None = None, progress: bool = False, report_to: tuple[str, ...] = (), grid: str | None = None,
+) -> str:
+    """Run one config under its claim unless it is DONE or claimed; failures are recorded, not raised.
+    ``report_to``: trackers that also receive the run's numbers, tagged with the ``grid``'s name."""
     with claim(lock_path(results_dir, config.run_id)) as mine:
         decision, noise_dir = _decide(config, results_dir, data_dir, mine)
         if decision != "train":
             return decision
-        output, error = _train(config, results_dir, noise_dir, data_dir, progress)
+        output, error = _train(config, results_dir, noise_dir, data_dir, progress, report_to, grid)
         return _publish(config, results_dir, output, error, failures=[])
 
 
-def execute_chunk(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
+def execute_chunk(
+    configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None, report_to: tuple[str, ...] = (), grid: str | None = None,
+) -> dict[str, str]:
     """Run several configs in one process (one submitit job or one pool task)."""
-    return {c.run_id: execute_one(c, results_dir, data_dir=data_dir) for c in configs}
+    return {c.run_id: execute_one(c, results_dir, data_dir=data_dir, report_to=report_to, grid=grid) for c in configs}
 
 
-def execute_chunk_data_parallel(configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None) -> dict[str, str]:
+def execute_chunk_data_parallel(
+    configs: list[RunConfig], results_dir: Path, data_dir: Path | None = None, report_to: tuple[str, ...] = (), grid: str | None = None,
+) -> dict[str, str]:
     """Run several configs as one rank of each (one task of a multi-task submitit job); every rank returns the outcomes."""
     from noisebench.train import distributed  # heavy import, only where runs execute
 
     ranks = distributed.setup_from_job_environment()
     try:
-        return {c.run_id: _execute_as_rank(c, results_dir, data_dir, ranks) for c in configs}
+        return {c.run_id: _execute_as_rank(c, results_dir, data_dir, ranks, report_to, grid) for c in configs}
     finally:
         distributed.teardown(ranks)
 
 
-def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None, ranks: Ranks) -> str:
+def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None, ranks: Ranks, report_to: tuple[str, ...], grid: str | None) -> str:
     """One data-parallel run, every rank in step: rank 0 claims the run and decides (busy, skipped, failed
     or train, with which noise artifact); after training, rank 0 publishes DONE, or FAILED if any rank
     failed, and every rank returns its outcome."""
@@ -139,18 +148,20 @@ def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None
         decision, noise_dir = distributed.from_rank0(_decide(config, results_dir, data_dir, mine) if ranks.writes else None, ranks)
         if decision != "train":
             return decision
-        output, error = _train(config, results_dir, noise_dir, data_dir, progress=False)
+        output, error = _train(config, results_dir, noise_dir, data_dir, False, report_to, grid)
         failures = distributed.gather_objects(None if error is None else _traceback_text(error), ranks)
         status = _publish(config, results_dir, output, error, failures=failures) if ranks.writes else None
         return distributed.from_rank0(status, ranks)
 
 
-def _train(config: RunConfig, results_dir: Path, noise_dir: Path | None, data_dir: Path | None, progress: bool) -> tuple[RunOutput | None, Exception | None]:
+def _train(
+    config: RunConfig, results_dir: Path, noise_dir: Path | None, data_dir: Path | None, progress: bool, report_to: tuple[str, ...], grid: str | None,
+) -> tuple[RunOutput | None, Exception | None]:
     """The run's output, or the exception it failed with (a grid goes on past a failing cell)."""
     from noisebench.train.run import run_training  # heavy import, only where runs execute
 
     try:
-        return run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress), None
+        return run_training(config, noise_dir=noise_dir, data_dir=data_dir, results_dir=results_dir, progress=progress, report_to=report_to, grid=grid), None
     except Exception as caught:  # noqa: BLE001 - recorded as FAILED by _publish
         return None, caught
 
@@ -178,12 +189,12 @@ def _publish(config: RunConfig, results_dir: Path, output: RunOutput | None, err
         error = RuntimeError(f"rank {failed_rank} of {len(failures)} failed:\n{failures[failed_rank]}")
     if error is None:
         try:
-            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model)
+            write_done(results_dir, config, output.metrics, output.test_embeddings, output.test_labels, model=output.model, logs=output.logs)
             return "done"
         except Exception as caught:  # noqa: BLE001
             error = caught
     log.error("run %s failed: %s", config.run_id, error)
-    write_failed(results_dir, config, error)
+    write_failed(results_dir, config, error, metrics=None if output is None else output.metrics)  # a trained run keeps its metrics
     return "failed"
 
 
@@ -192,11 +203,9 @@ def _traceback_text(error: BaseException) -> str:
 
 
 def prepare_artifacts(configs: Sequence[RunConfig], results_dir: Path, *, data_dir: Path | None = None, progress: bool = True) -> int:
-    """Generate every distinct noise artifact the runs need, once, before runs are dispatched."""
-    firsts = needed_artifacts(configs)
-    for config in progress_bar(list(firsts.values()), desc="noise artifacts", unit="artifact", disable=not progress or not firsts):
-        ensure_artifact(results_dir, config, data_dir=data_dir)
-    return len(firsts)
+    """Check every run against its task and generate every distinct noise artifact the runs need, once, before
+    runs are dispatched: all are drawn before any is written (:func:`~noisebench.grid.checks.check_runs`)."""
+    return write_artifacts(check_runs(configs, results_dir, data_dir=data_dir, progress=progress))
 
 
 def prefetch_assets(configs: Sequence[RunConfig]) -> None:
@@ -241,18 +250,22 @@ def run_grid(
     slurm: dict | None = None,
     cluster: str | None = None,
     progress: bool = True,
+    report_to: Sequence[str] = (),
+    grid: str | None = None,
 ) -> GridSummary:
     """Run every not-yet-DONE config of this shard with a registered executor, then rebuild ``results.parquet``.
 
     ``executor``: its name (default: the one ``options`` names, else local). ``options``: the grid's
     ``executor:`` block (typed, or as a mapping; ``slurm`` is its older name); its ``gpus_per_run`` > 1
     (data-parallel runs) needs an executor that can (submitit; ``cluster="local"`` for this machine).
+    ``report_to``: registered trackers every run also reports to (checked before any run), tagged with the ``grid``'s name.
     """
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
     chosen, chosen_options = resolve_executor(executor, options if options is not None else slurm)
     results_dir = Path(results_dir)
-    dispatch = Dispatch(results_dir, data_dir, jobs, cluster)
+    check_installed(report_to)
+    dispatch = Dispatch(results_dir, data_dir, jobs, cluster, report_to=tuple(report_to), grid=grid)
     chosen.check(chosen_options, dispatch)
     mine = select_shard(configs, shard)
     todo = [c for c in mine if not is_done(run_path(results_dir, c))]

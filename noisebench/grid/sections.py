@@ -41,6 +41,7 @@ from noisebench.schema import (
     SelectionRuleName,
     default,
 )
+from noisebench.trackers import get_tracker
 
 ALL = "all"
 """``n_train: [all]`` (the whole pool) and ``n_relabel: all``."""
@@ -309,6 +310,14 @@ InitFrom = Annotated[list[Name | None], BeforeValidator(_as_list), Field(min_len
 """Where the encoder weights come from, per run: null (the pre-trained ``model``), a run_id, or a path."""
 
 
+def _known_tracker(name: str) -> str:
+    get_tracker(name)  # a ConfigError listing the registered trackers
+    return name
+
+
+TrackerName = Annotated[Name, AfterValidator(_known_tracker)]
+
+
 class TrainingSpec(BaseModel):
     """Training settings shared by every run; ``init_from`` and ``batch_size`` (one value or a list) are axes of the grid.
 
@@ -329,6 +338,8 @@ class TrainingSpec(BaseModel):
     precision: Precision = default("precision")
     save_model: bool = default("save_model")
     init_from: InitFrom = [default("init_from")]
+    report_to: Annotated[list[TrackerName], BeforeValidator(_as_list), AfterValidator(_unique)] = []
+    """Registered trackers every run also reports to (noisebench.trackers); not part of a run's config or run_id."""
 
 
 class EvaluationSpec(BaseModel):

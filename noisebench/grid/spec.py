@@ -34,7 +34,8 @@ Schema (R = required; the defaults of ``training`` and ``evaluation`` are RunCon
       train: [0, 1, 2]            # R  initialisation, batch order, dropout
       mode: zipped                #    zipped: the i-th seeds form seed set i; crossed: every combination
     training: {epochs, batch_size (or a list: an axis), lr, warmup_ratio, weight_decay, max_length, pooling: cls|mean, precision: fp32|bf16|fp16,
-               save_model: false, init_from: null}   # init_from: one value or a list (an axis); see TrainingSpec
+               save_model: false, init_from: null,   # init_from: one value or a list (an axis); see TrainingSpec
+               report_to: [tensorboard]}             # trackers each run also reports to (not in the run's config)
     evaluation: {dev_limit, test_limit, pool_from_dev, save_embeddings, selection: best_dev (or a list: an axis), patience, test_every_epoch}
     executor: {partition: null, time_min: 60, gpus_per_node: 1, gpus_per_run: 1, cpus_per_task: 8, mem_gb: 32, array_parallelism: 16}
                                   #    without name: these (submitit's) keys, for --executor (default local); or
@@ -80,7 +81,7 @@ from noisebench.grid.sections import (  # noqa: F401  (ExecutorSpec and the sect
     _unique,
 )
 from noisebench.methods import get_method
-from noisebench.noise.families import get_family, is_clean
+from noisebench.noise.families import get_family, is_clean, noise_label
 from noisebench.schema import (
     STRICT,
     Name,
@@ -213,10 +214,10 @@ def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConf
     per task, and defaults to the size of the task's pool (``load_task``, honouring
     ``evaluation.pool_from_dev``). An "all" that resolves to a size also listed explicitly is dropped.
     """
-    common = {"model": grid.model, **grid.training.model_dump(exclude={"init_from", "batch_size"}), **grid.evaluation.model_dump(exclude={"selection"})}
+    common = {"model": grid.model, **grid.training.model_dump(exclude={"init_from", "batch_size", "report_to"}), **grid.evaluation.model_dump(exclude={"selection"})}
     seed_sets = grid.seeds.seed_sets(noisy=grid.noisy)
     variants = grid.method_variants()
-    return [
+    configs = [
         RunConfig(
             task=task, n_train=n_train, data_seed=data_seed, train_seed=train_seed, method=method, method_params=params,
             noise_seed=None if is_clean(setting["noise_family"]) else noise_seed, init_from=init_from, batch_size=batch_size,
@@ -231,6 +232,23 @@ def expand(grid: GridSpec, *, pool_size: PoolSize | None = None) -> list[RunConf
         for method, params in variants
         for selection in grid.evaluation.selection
     ]
+    _refuse_repeated_runs(grid, configs)
+    return configs
+
+
+def _refuse_repeated_runs(grid: GridSpec, configs: list[RunConfig]) -> None:
+    """Two entries that describe one run once defaults are filled in (e.g. two noise blocks, one naming the
+    default weak labeller) would share a run_id: a ConfigError naming the run."""
+    seen: dict[str, int] = {}
+    for index, config in enumerate(configs):
+        if config.run_id in seen:
+            setting = noise_label(config.noise_family, config.noise_param, config.noise_level)
+            raise ConfigError(
+                f"{grid.label}: runs {seen[config.run_id] + 1} and {index + 1} are the same run {config.run_id} ({config.task} N={config.n_train} "
+                f"{setting} {get_method(config.method).label(config.method_params)}) once defaults are filled in: two noise blocks or "
+                "method variants describe one setting; list it once"
+            )
+        seen[config.run_id] = index
 
 
 def _resolve_n_train(grid: GridSpec, task: str, pool_size: PoolSize | None) -> list[int]:

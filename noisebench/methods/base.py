@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from noisebench.errors import ConfigError
 from noisebench.parameters import Parameter
 
@@ -14,6 +16,20 @@ if TYPE_CHECKING:  # the registry stays importable without torch; losses import 
 
 LossFn = Callable[..., "Tensor"]
 """``loss(logits, features, labels, **hyper_parameters) -> scalar``; features may be None."""
+
+
+def check_in_float32(parameter: Parameter, value: float, *, method: str) -> float:
+    """``value`` unless, rounded to float32 (the precision every loss is computed in: logits come back as
+    float32 under any ``precision``), it leaves ``parameter``'s bounds, e.g. GCE q = 1e-50 becomes 0 and
+    α = 1e39 becomes inf; then a ConfigError."""
+    with np.errstate(over="ignore", under="ignore"):
+        rounded = float(np.float32(value))
+    if not parameter.contains(rounded):
+        raise ConfigError(
+            f"method {method}: {parameter.name} = {value!r} is {rounded!r} in float32, the precision the loss is computed in; "
+            f"{parameter.name} must be in {parameter.bounds_text()} there too"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -49,7 +65,7 @@ class Method:
             value = params.get(p.name, p.default)
             if value is None:
                 raise ConfigError(f"method {self.name} needs {p.name} ({p.bounds_text()})")
-            resolved[p.name] = p.check(value)
+            resolved[p.name] = check_in_float32(p, p.check(value), method=self.name)
         return resolved
 
     def compute_loss(self, logits: Tensor, features: Tensor | None, labels: Tensor, params: Mapping[str, float], *, gather: bool = False) -> Tensor:

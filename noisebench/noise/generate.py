@@ -219,13 +219,36 @@ def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, A
     return meta
 
 
+@dataclass(frozen=True)
+class Drawn:
+    """An artifact drawn in memory, not yet written: its spec, output folder, pool and dev relabellings."""
+
+    spec: NoiseSpec
+    out_dir: Path
+    pool: Relabelled
+    dev: Relabelled | str
+
+
 def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Path]:
     """Write one artifact per spec; return every output folder, in order.
 
     An output that already exists is kept if it is the same artifact, intact (running an interrupted
     command again finishes it), and is an error otherwise (:func:`~noisebench.noise.existing.keep_existing`).
     All specs are validated, all outputs checked and every missing relabelling drawn (a target rate out of
-    reach fails here) before anything is written.
+    reach fails here) before anything is written (:func:`draw`, then :func:`write_drawn`).
+    """
+    for drawn in draw(task, specs, out_dirs, progress=progress):
+        write_drawn(task, drawn)
+    return [Path(out_dir) for out_dir in out_dirs]
+
+
+def draw(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, progress: bool = True) -> list[Drawn]:
+    """Every spec validated against ``task``, every output checked, and each missing artifact drawn in memory;
+    nothing is written. An output that already holds the same artifact is left out (see :func:`generate`).
+
+    Raises:
+        ConfigError, DataError: a spec the task cannot take (e.g. annotator noise on a task without raters,
+            n_relabel over the pool, a target rate out of reach) or an output holding another artifact.
     """
     for spec in specs:
         spec.validate(len(task.pool))
@@ -236,14 +259,12 @@ def generate(task: TaskData, specs: list[NoiseSpec], out_dirs: list[Path], *, pr
         if weak is not None:
             scores_for(task, relabel_frame(task, spec), spec.resolved_weak_fit, *weak)
     bar = progress_bar(pending, desc="relabelling", unit="artifact", disable=not progress or not pending)
-    made = [(relabel(task, spec), _dev_or_reason(task, spec)) for spec, _ in bar]
-    for (spec, out_dir), (pool, dev) in zip(pending, made):
-        _write(out_dir, task, spec, pool, dev)
-    return [Path(out_dir) for out_dir in out_dirs]
+    return [Drawn(spec, out_dir, relabel(task, spec), _dev_or_reason(task, spec)) for spec, out_dir in bar]
 
 
-def _write(out_dir: Path, task: TaskData, spec: NoiseSpec, pool: Relabelled, dev: Relabelled | str) -> Path:
-    meta = build_meta(task, spec, pool)
-    if isinstance(dev, str):
-        return write_artifact(out_dir, pool.labels, {**meta, "dev": {"unavailable": dev}})
-    return write_artifact(out_dir, pool.labels, {**meta, "dev": dev_meta(task, spec, dev)}, dev_labels=dev.labels)
+def write_drawn(task: TaskData, drawn: Drawn) -> Path:
+    """Write an artifact that :func:`draw` made (atomically, as :func:`~noisebench.noise.artifact.write_artifact` does)."""
+    meta = build_meta(task, drawn.spec, drawn.pool)
+    if isinstance(drawn.dev, str):
+        return write_artifact(drawn.out_dir, drawn.pool.labels, {**meta, "dev": {"unavailable": drawn.dev}})
+    return write_artifact(drawn.out_dir, drawn.pool.labels, {**meta, "dev": dev_meta(task, drawn.spec, drawn.dev)}, dev_labels=drawn.dev.labels)

@@ -3,7 +3,7 @@
     <results>/
       results.parquet            the tidy table (rebuilt from the run folders alone)
       noise/<task>/...           noise artifacts (labels.parquet + noise.json)
-      runs/<run_id>/             config.json, metrics.json, [embeddings.npz], [model/], DONE | FAILED (+ traceback.txt)
+      runs/<run_id>/             config.json, metrics.json, [embeddings.npz], [model/], [tb/], DONE | FAILED (+ traceback.txt)
       runs/.locks/<run_id>.lock  the claim of a run being executed
 
 A run folder's marker (DONE or FAILED) is written last; hidden names under ``runs/`` are temporary.
@@ -32,6 +32,8 @@ DONE = "DONE"
 FAILED = "FAILED"
 MODEL_DIR = "model"
 """The saved model's folder inside a run directory."""
+TENSORBOARD_DIR = "tb"
+"""The TensorBoard event files' folder inside a run directory (``report_to: [tensorboard]``)."""
 RUN_ID = re.compile(r"[0-9a-f]{16}")
 
 

@@ -8,8 +8,6 @@ of the on-disk format (and the mapping of legacy run directories) lives in the s
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,11 @@ import numpy as np
 from noisebench.errors import RunFileError
 from noisebench.store.layout import CONFIG_FILE, EMBEDDINGS_FILE, METRICS_FILE, NOISE_FILE, is_done, runs_root
 from noisebench.store.rows import flatten_config
+from noisebench.store.validate import (
+    check_config,
+    check_metrics,
+    require_numbers,  # noqa: F401 - its older import path
+)
 
 
 def read_run_json(path: Path) -> dict[str, Any]:
@@ -36,22 +39,6 @@ def read_run_json(path: Path) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise RunFileError(f"run {path.parent.name}: {path.name} holds a {type(value).__name__}, not a JSON object; remove {path.parent} or train it again")
     return value
-
-
-def require_numbers(values: dict[str, Any], keys: Iterable[str], *, where: str) -> None:
-    """Raise RunFileError unless every present ``keys`` of ``values`` is a finite real number (or null).
-
-    Args:
-        values: e.g. a run's metrics.
-        keys: the scalar fields that must be numbers (``test_accuracy``, ``wall_time_s``, ...).
-        where: names the file in the message, e.g. ``"run 2b6cf3156495dd24: metrics.json"``.
-    """
-    for key in keys:
-        value = values.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise RunFileError(f"{where}: {key} is {value!r}, expected a finite number")
 
 
 def finished_runs(results_dir: Path) -> list[Path]:
@@ -81,13 +68,20 @@ def is_noise_artifact(path: Path) -> bool:
 
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """A run's ``metrics.json``."""
-    return read_run_json(Path(run_dir) / METRICS_FILE)
+    """A run's ``metrics.json``, schema-checked (:func:`~noisebench.store.validate.check_metrics`)."""
+    path = Path(run_dir) / METRICS_FILE
+    metrics = read_run_json(path)
+    check_metrics(metrics, where=f"run {path.parent.name}: {path.name}")
+    return metrics
 
 
 def read_config(run_dir: Path) -> dict[str, Any]:
-    """A run's ``config.json`` as one flat table row (see :func:`~noisebench.store.rows.flatten_config`)."""
-    return flatten_config(read_run_json(Path(run_dir) / CONFIG_FILE))
+    """A run's ``config.json``, schema-checked (:func:`~noisebench.store.validate.check_config`), as one flat
+    table row (see :func:`~noisebench.store.rows.flatten_config`)."""
+    path = Path(run_dir) / CONFIG_FILE
+    config = read_run_json(path)
+    check_config(config, where=f"run {path.parent.name}: {path.name}")
+    return flatten_config(config)
 
 
 def read_noise_json(path: Path) -> dict[str, Any]:

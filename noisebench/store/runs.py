@@ -12,14 +12,15 @@ traceback and a FAILED marker instead of DONE; a later attempt replaces it.
 from __future__ import annotations
 
 import os
+import shutil
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from noisebench.errors import ModelError
+from noisebench.errors import ModelError, OutputError
 from noisebench.io import atomic_dir, write_json_atomic
 from noisebench.schema import RunConfig
 from noisebench.store.layout import (
@@ -65,9 +66,18 @@ def _replaceable(existing: Path) -> bool:
 
 def write_done(
     results_dir: Path, config: RunConfig, metrics: dict[str, Any], embeddings: np.ndarray | None = None,
-    test_labels: np.ndarray | None = None, *, model: SavableModel | None = None,
+    test_labels: np.ndarray | None = None, *, model: SavableModel | None = None, logs: Mapping[str, Path] | None = None,
 ) -> Path:
-    """Publish a finished run: config.json, metrics.json, optional embeddings.npz and model/, then DONE."""
+    """Publish a finished run: config.json, metrics.json, optional embeddings.npz and model/, then DONE.
+
+    ``logs``: folders moved into the run directory under their names (a tracker's, e.g. tb/).
+
+    Raises:
+        OutputError: a file could not be written (disk full, no permission: e.g. while saving the model);
+            nothing is published as DONE, the run is marked FAILED with its metrics.json kept (if the disk
+            lets that much be written) and the message says where.
+        FileExistsError: the run is already DONE.
+    """
 
     def fill(tmp: Path) -> str:
         write_json_atomic(tmp / METRICS_FILE, metrics)
@@ -75,17 +85,41 @@ def write_done(
             np.savez_compressed(tmp / EMBEDDINGS_FILE, cls=embeddings.astype(np.float16), labels=test_labels)
         if model is not None:
             model.save(tmp / MODEL_DIR)
+        for name, folder in (logs or {}).items():
+            shutil.move(str(folder), tmp / name)
         return DONE
 
-    return _publish(results_dir, config, fill)
+    try:
+        return _publish(results_dir, config, fill)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        raise OutputError(f"run {config.run_id}: writing it failed ({_reason(error)}); not published, {_keep_failed(results_dir, config, error, metrics)}") from error
 
 
-def write_failed(results_dir: Path, config: RunConfig, error: BaseException) -> Path:
-    """Publish a failed run: config.json, traceback.txt, then FAILED."""
+def _reason(error: OSError) -> str:
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or type(error).__name__}{where}"
+
+
+def _keep_failed(results_dir: Path, config: RunConfig, error: OSError, metrics: dict[str, Any]) -> str:
+    """Mark the run FAILED keeping its metrics; says where they are, or that they could not be kept."""
+    try:
+        path = write_failed(results_dir, config, error, metrics=metrics)
+    except OSError as again:
+        return f"and its metrics could not be kept either ({_reason(again)})"
+    return f"marked FAILED with its metrics kept in {path / METRICS_FILE}"
+
+
+def write_failed(results_dir: Path, config: RunConfig, error: BaseException, *, metrics: dict[str, Any] | None = None) -> Path:
+    """Publish a failed run: config.json, traceback.txt, the metrics of a run that trained but could not be
+    published (``metrics``), then FAILED."""
 
     def fill(tmp: Path) -> str:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         (tmp / TRACEBACK_FILE).write_text(text)
+        if metrics is not None:
+            write_json_atomic(tmp / METRICS_FILE, metrics)
         return FAILED
 
     return _publish(results_dir, config, fill)

@@ -11,17 +11,10 @@ import pandas as pd
 
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import hyper_parameter_names
-from noisebench.store.layout import METRICS_FILE, results_table_path, run_dir
-from noisebench.store.read import finished_runs, read_config, read_metrics, require_numbers
+from noisebench.store.layout import results_table_path, run_dir
+from noisebench.store.read import finished_runs, read_config, read_metrics
+from noisebench.store.validate import HISTORY_COLUMNS, SCALAR_METRICS
 
-SCALAR_METRICS = (
-    "test_accuracy", "dev_accuracy", "noisy_dev_accuracy", "dev_noise_rate", "best_epoch", "realized_noise_rate", "n_corrupted", "n_dev",
-    "n_test", "setup_time_s", "train_time_s", "eval_time_s", "wall_time_s",
-)
-HISTORY_COLUMNS = (
-    "epoch", "train_loss", "dev_accuracy", "noisy_dev_accuracy", "test_accuracy", "train_acc_clean", "train_acc_corrupted_noisy",
-    "train_acc_corrupted_true",
-)
 SELECTIONS = "selections"
 """Column of runs that evaluated the test set every epoch: every rule's pick, as JSON text (see :func:`expand_selections`)."""
 _EVALUATION_ONLY = ("test_every_epoch", "save_embeddings", "save_model")
@@ -36,8 +29,7 @@ def collect_table(results_dir: Path) -> pd.DataFrame:
     """
     rows = []
     for path in finished_runs(results_dir):
-        metrics = read_metrics(path)
-        require_numbers(metrics, SCALAR_METRICS, where=f"run {path.name}: {METRICS_FILE}")
+        metrics = read_metrics(path)  # schema-checked: scalar metrics are numbers, history a list of objects
         selections = metrics.get(SELECTIONS)
         rows.append({
             "run_id": path.name, **read_config(path), **{k: metrics.get(k) for k in SCALAR_METRICS},

@@ -1,7 +1,8 @@
 """What watches the training loop: a small callback protocol and the callbacks every run uses.
 
 The loop (``noisebench.train.run``) trains, evaluates once per epoch and calls, in list order:
-``on_train_start``; per epoch ``on_epoch_start(epoch)``, ``on_step_end()`` after each optimiser step,
+``on_train_start``; per epoch ``on_epoch_start(epoch)``, ``on_after_backward()`` once each step's gradients
+are computed (before the optimiser uses them), ``on_step_end(loss)`` after each optimiser step with its loss,
 ``on_evaluation_start(epoch)`` once the epoch's steps are done, ``on_epoch_end(state)`` with the
 epoch's evaluations; then ``on_train_end()``. After the test evaluation each callback's ``metrics()``
 adds its entries to the run's metrics. A callback keeps its own state; it writes its per-epoch
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from noisebench.errors import ConfigError
+from noisebench.errors import ConfigError, DivergedError
 from noisebench.noise.artifact import noise_summary
 from noisebench.progress import progress_bar
 from noisebench.selection import DEFAULT_SELECTION, SELECTION_RULES, Evaluation, Selection, missing_needs, reselect
@@ -48,7 +49,9 @@ class Callback:
 
     def on_epoch_start(self, epoch: int) -> None: ...
 
-    def on_step_end(self) -> None: ...
+    def on_after_backward(self) -> None: ...
+
+    def on_step_end(self, loss: float) -> None: ...
 
     def on_evaluation_start(self, epoch: int) -> None: ...
 
@@ -74,9 +77,13 @@ class Callbacks(Callback):
         for callback in self.callbacks:
             callback.on_epoch_start(epoch)
 
-    def on_step_end(self) -> None:
+    def on_after_backward(self) -> None:
         for callback in self.callbacks:
-            callback.on_step_end()
+            callback.on_after_backward()
+
+    def on_step_end(self, loss: float) -> None:
+        for callback in self.callbacks:
+            callback.on_step_end(loss)
 
     def on_evaluation_start(self, epoch: int) -> None:
         for callback in self.callbacks:
@@ -174,6 +181,43 @@ class Memorisation(Callback):
         }
 
 
+class Soundness(Callback):
+    """Fails a run that is not sound, so it is never published: a step's loss that is NaN or infinite (an
+    overflow, or a hyper-parameter that underflows in float32), or a first batch whose gradient is zero
+    (a loss that does not depend on the parameters, e.g. SCE with α = β = 0).
+
+    Raises:
+        DivergedError: naming the epoch and step (1-based) and the reason.
+    """
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        self.net = net
+        self.epoch = 0
+        self.step = 0
+        self.checked_gradient = False
+
+    def on_epoch_start(self, epoch: int) -> None:
+        self.epoch, self.step = epoch, 0
+
+    def on_after_backward(self) -> None:
+        if self.checked_gradient:
+            return
+        self.checked_gradient = True
+        if gradient_norm(self.net) == 0.0:
+            raise DivergedError(f"epoch {self.epoch} step {self.step + 1}: the loss's gradient is zero (the loss does not depend on the parameters); check the method's hyper-parameters")
+
+    def on_step_end(self, loss: float) -> None:
+        self.step += 1
+        if not np.isfinite(loss):
+            raise DivergedError(f"epoch {self.epoch} step {self.step}: the training loss is {loss} (diverged); check the method's hyper-parameters and the learning rate")
+
+
+def gradient_norm(net: torch.nn.Module) -> float:
+    """The L2 norm of every parameter's gradient together (0.0 when none has one)."""
+    norms = [p.grad.detach().float().norm() for p in net.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
 class Checkpoint(Callback):
     """Keeps the selected epoch's weights in memory and puts them back into ``net`` when training ends.
 
@@ -200,7 +244,7 @@ class Progress(Callback):
     def __init__(self, *, total_steps: int, desc: str, disable: bool) -> None:
         self.bar = progress_bar(total=total_steps, desc=desc, unit="step", disable=disable, leave=False)
 
-    def on_step_end(self) -> None:
+    def on_step_end(self, loss: float) -> None:
         self.bar.update(1)
 
     def on_epoch_end(self, state: EpochState) -> None:

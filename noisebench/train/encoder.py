@@ -61,13 +61,24 @@ def _what_was_tried(model: str) -> str:
 
 
 def _load_error(model: str, part: str, exc: BaseException) -> ModelError:
-    reason = (str(exc).strip().splitlines() or [""])[0]
+    reason = " ".join(str(exc).split())  # one line: e.g. a config field's validation error spans two
     reason = reason if len(reason) <= 300 else reason[:297] + "..."
     return ModelError(f"cannot load model {model!r} ({_what_was_tried(model)}): its {part} failed to load: {type(exc).__name__}: {reason}")
 
 
-_LOAD_ERRORS = (OSError, ValueError, SafetensorError)
-"""What transformers raises for a missing, unreachable, malformed or truncated model (not for bugs)."""
+def _config_type_errors() -> tuple[type[Exception], ...]:
+    """What a config.json field of the wrong type raises: huggingface_hub's strict-dataclass validation error
+    (transformers 5 configs), or a TypeError from the layer it sizes (older transformers)."""
+    try:
+        from huggingface_hub.errors import StrictDataclassError
+    except ImportError:
+        return (TypeError,)
+    return (TypeError, StrictDataclassError)
+
+
+_LOAD_ERRORS = (OSError, ValueError, SafetensorError, *_config_type_errors())
+"""What transformers raises for a missing, unreachable, malformed or truncated model, or a config.json value
+of the wrong type (caught only around the loading calls)."""
 
 
 @lru_cache(maxsize=4)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from noisebench.noise.families import is_clean
 from noisebench.schema import RunConfig
 from noisebench.selection import Evaluation, Selection, get_selection_rule
 from noisebench.store.runs import resolve_init_from
+from noisebench.trackers import check_installed
 from noisebench.train import distributed
 from noisebench.train.batches import (
     Encoded,
@@ -46,6 +47,7 @@ from noisebench.train.callbacks import (
     Memorisation,
     ModelSelection,
     Progress,
+    Soundness,
     Timing,
 )
 from noisebench.train.distributed import Ranks
@@ -57,6 +59,7 @@ from noisebench.train.encoder import (
     load_tokenizer,
     pooled_forward,
 )
+from noisebench.train.reporting import open_reporter
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ class RunOutput:
     """Whether this process publishes the run directory (False on ranks other than 0 of a data-parallel run)."""
     model: FineTuned | None = None
     """The best-dev model, when the config asks to save it (``save_model``)."""
+    logs: dict[str, Path] | None = None
+    """Trackers' folders to publish inside the run directory by name (``report_to``: tensorboard's tb/)."""
 
 
 @torch.inference_mode()
@@ -217,13 +222,17 @@ def check_artifact(artifact: NoiseArtifact, config: RunConfig, task: TaskData) -
 
 def run_training(
     config: RunConfig, *, noise_dir: Path | None = None, data_dir: Path | None = None, results_dir: Path | None = None, progress: bool = True,
+    report_to: Sequence[str] = (), grid: str | None = None,
 ) -> RunOutput:
     """Fine-tune once and return metrics (and test sentence embeddings, the selected model, when asked).
 
     ``results_dir`` resolves ``config.init_from`` when it is a run id or a relative path.
     ``config.selection`` names the registered rule that picks the epoch whose weights are tested;
     ``config.patience`` stops training after that many epochs without a better score.
+    ``report_to`` names registered trackers (noisebench.trackers) that also receive the run's numbers,
+    tagged with ``grid`` when the run belongs to one; they never change the run's results.
     """
+    check_installed(report_to)
     started = time.perf_counter()
     init_from = None if config.init_from is None else str(resolve_init_from(config.init_from, results_dir))
     chosen = Selection.named(config.selection, patience=config.patience)
@@ -234,7 +243,10 @@ def run_training(
     noisy_dev = noisy_dev_labels(config, task, artifact)
     ranks = distributed.setup(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
-        return _train(config, task, subset, labels, noisy_dev, ranks, init_from, chosen, started, progress)
+        with open_reporter(report_to, config, grid=grid, enabled=ranks.writes) as reporter:
+            output = _train(config, task, subset, labels, noisy_dev, ranks, init_from, chosen, started, progress, reporter)
+            output.logs = reporter.finish(output.metrics)
+            return output
     finally:
         distributed.teardown(ranks)
 
@@ -271,14 +283,15 @@ class _Training:
             y = torch.as_tensor(self.train.labels[index], device=device)
             logits, features = self.step_forward(self.net, batch, self.want_features)
             loss = self.loss_fn(logits, features, y, len(global_index))
-            self.step(loss)
+            self.step(loss, callbacks)
             losses.append(distributed.mean_over_ranks(loss, self.ranks))
-            callbacks.on_step_end()
+            callbacks.on_step_end(losses[-1])
             crash_point("train-step")
         return float(np.mean(losses))
 
-    def step(self, loss: torch.Tensor) -> None:
+    def step(self, loss: torch.Tensor, callbacks: Callback) -> None:
         self.scaler.scale(loss).backward()
+        callbacks.on_after_backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
@@ -338,14 +351,19 @@ def _prepare(
     )
 
 
-def _callbacks(config: RunConfig, task: TaskData, labels: pd.DataFrame, training: _Training, selection: Selection, started: float, progress: bool) -> Callbacks:
-    """The callbacks of every run, in calling order: selection marks the best epoch before the checkpoint
-    copies it, and timing comes last (see :class:`Timing`)."""
+def _callbacks(
+    config: RunConfig, task: TaskData, labels: pd.DataFrame, training: _Training, selection: Selection, started: float, progress: bool, reporter: Callback,
+) -> Callbacks:
+    """The callbacks of every run, in calling order: soundness first (an unsound run fails at once), selection
+    marks the best epoch before the checkpoint copies it, the reporter sends the completed epoch rows to the
+    trackers, and timing comes last (see :class:`Timing`)."""
     steps = -(-len(training.train) // config.batch_size) * config.epochs
     return Callbacks([
+        Soundness(training.net),
         ModelSelection(selection),
         Memorisation(labels, task.label_names),
         Checkpoint(training.net),
+        reporter,
         Progress(total_steps=steps, desc=f"{config.method} {config.task} N={config.n_train}", disable=not progress or not training.ranks.writes),
         Timing(started),
     ])
@@ -353,7 +371,7 @@ def _callbacks(config: RunConfig, task: TaskData, labels: pd.DataFrame, training
 
 def _train(
     config: RunConfig, task: TaskData, subset: pd.DataFrame, labels: pd.DataFrame, noisy_dev: np.ndarray | None, ranks: Ranks,
-    init_from: str | None, selection: Selection, started: float, progress: bool,
+    init_from: str | None, selection: Selection, started: float, progress: bool, reporter: Callback,
 ) -> RunOutput:
     device = ranks.device
     if device.type == "cuda":
@@ -363,7 +381,7 @@ def _train(
     dev = encoded_eval_split(task, "dev", config.model, config.max_length, config.dev_limit)
     test = eval_split_batches(task, "test", config.model, config.max_length, config.test_limit, device)
     training = _prepare(config, task, train, dev, noisy_dev, test, ranks, init_from)
-    watchers = _callbacks(config, task, labels, training, selection, started, progress)
+    watchers = _callbacks(config, task, labels, training, selection, started, progress, reporter)
     history = training.fit(watchers)
     test_pred, test_cls = predict(training.net, test, forward=training.forward, want_features=config.save_embeddings)
     metrics = {

@@ -339,8 +339,9 @@ def test_holm_ignores_nan():
 def test_compare_methods_table():
     out = compare_methods(make_table())
     assert list(out.columns[: len(cell_keys())]) == list(cell_keys())
-    assert cell_keys()[:14] == ("task", "model", "n_train", "noise_family", "noise_param", "noise_level", "weak_fit",
-                                "weak_model", "weak_options", "n_relabel", "pooling", "init_from", "baseline_method", "treatment_method")
+    assert cell_keys()[:16] == ("task", "model", "n_train", "noise_family", "noise_param", "noise_level", "weak_fit",
+                                "weak_model", "weak_options", "n_relabel", "pooling", "init_from", "batch_size", "selection",
+                                "baseline_method", "treatment_method")
     for col in ("n_pairs", "n_unpaired_baseline", "n_unpaired_treatment", "mean_baseline", "mean_treatment",
                 "mean_diff", "ci_low", "ci_high", "ci_method", "p_ttest", "p_signflip",
                 "signflip_exact", "p_wilcoxon", "p_holm", "significant"):

@@ -57,6 +57,10 @@ class Dispatch:
     cluster: str | None = None
     """--cluster (submitit: slurm | local | None for auto)."""
     report: Callable[[str, str], None] = lambda run_id, outcome: None
+    report_to: tuple[str, ...] = ()
+    """Registered trackers (noisebench.trackers) each run also reports to; passed to ``execute_one``."""
+    grid: str | None = None
+    """The grid's name, for the trackers."""
 
 
 class Executor(ABC):

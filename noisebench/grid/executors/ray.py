@@ -39,19 +39,20 @@ class RayOptions(ExecutorOptions):
     address: Name | None = None
 
 
-def _execute(config: RunConfig, results_dir: Path, data_dir: Path | None, threads: int) -> str:
+def _execute(config: RunConfig, results_dir: Path, data_dir: Path | None, threads: int, report_to: tuple[str, ...] = (), grid: str | None = None) -> str:
     """One run inside a Ray task."""
     import torch
 
     from noisebench.grid.runner import execute_one
 
     torch.set_num_threads(threads)
-    return execute_one(config, results_dir, data_dir=data_dir)
+    return execute_one(config, results_dir, data_dir=data_dir, report_to=report_to, grid=grid)
 
 
 def _forwarded_environment() -> dict[str, str]:
-    """noisebench's own variables (plugins, tasks files, asset and data folders) for workers on another machine."""
-    return {k: v for k, v in os.environ.items() if k.startswith("NOISEBENCH_")}
+    """noisebench's own variables (plugins, tasks files, asset and data folders) and the trackers' (MLflow's,
+    W&B's) for workers on another machine."""
+    return {k: v for k, v in os.environ.items() if k.startswith(("NOISEBENCH_", "MLFLOW_", "WANDB_"))}
 
 
 class RayExecutor(Executor):
@@ -77,7 +78,7 @@ class RayExecutor(Executor):
         try:
             threads = max(1, int(options.num_cpus_per_run))
             task = ray.remote(num_cpus=options.num_cpus_per_run, num_gpus=options.num_gpus_per_run, max_retries=0)(_execute)
-            refs = {task.remote(c, dispatch.results_dir, dispatch.data_dir, threads): c for c in todo}
+            refs = {task.remote(c, dispatch.results_dir, dispatch.data_dir, threads, dispatch.report_to, dispatch.grid): c for c in todo}
             outcomes: dict[str, str] = {}
             pending = list(refs)
             while pending:

@@ -87,7 +87,8 @@ class SubmititExecutor(Executor):
         n_chunks = min(dispatch.jobs, len(todo)) if local else len(todo)
         chunks = [todo[i::n_chunks] for i in range(n_chunks)] if todo else []
         task = execute_chunk if options.gpus_per_run == 1 else execute_chunk_data_parallel
-        submitted = executor.map_array(task, chunks, [results_dir] * len(chunks), [data_dir] * len(chunks)) if chunks else []
+        extra = [[data_dir] * len(chunks), [dispatch.report_to] * len(chunks), [dispatch.grid] * len(chunks)]
+        submitted = executor.map_array(task, chunks, [results_dir] * len(chunks), *extra) if chunks else []
         outcomes: dict[str, str] = {}
         pending = list(zip(submitted, chunks))
         while pending:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pandas as pd
 
+from noisebench.errors import DataError
 from noisebench.noise.weak.base import WeakLabeller, WeakScorer, class_log_probs
 
 if TYPE_CHECKING:  # scikit-learn is imported when a model is fitted: the CLI's cheap checks need none
@@ -36,6 +37,9 @@ def fit_weak_model(train: pd.DataFrame, *, num_labels: int, seed: int = 0) -> We
 
     Class balancing keeps the weak model from collapsing onto the majority class, which would
     make the noise almost one-directional; C=4 was the best of {1, 4, 10} on rt-polarity dev.
+
+    Raises:
+        DataError: the examples give the vectoriser no vocabulary (too few, or no word in two of them).
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -45,7 +49,16 @@ def fit_weak_model(train: pd.DataFrame, *, num_labels: int, seed: int = 0) -> We
         TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
         LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000, random_state=seed),
     )
-    pipeline.fit(_inputs(train), train["label"].to_numpy())
+    vectoriser, classifier = pipeline.steps[0][1], pipeline.steps[-1][1]
+    try:
+        features = vectoriser.fit_transform(_inputs(train))
+    except ValueError as error:  # the vectoriser's word for text it cannot use: an empty vocabulary
+        reason = " ".join(str(error).split()).rstrip(".")
+        raise DataError(
+            f"the tfidf-logreg weak model cannot be fitted on these {len(train)} examples: {reason}; "
+            "relabel more examples (n_relabel) or use weak fit held-out"
+        ) from error
+    classifier.fit(features, train["label"].to_numpy())  # the same two steps as pipeline.fit
     return WeakModel(pipeline, len(train), num_labels)
 
 
