@@ -21,6 +21,8 @@ from noisebench.schema import RunConfig
 from noisebench.train.run import run_training
 
 REFERENCE = Path(__file__).parent / "data" / "reference_metrics.json"
+REFERENCE_THREADS = 2
+"""torch threads when the reference was written (this project's 2-core machine)."""
 NOT_COMPARED = ("setup_time_s", "train_time_s", "eval_time_s", "wall_time_s", "versions")
 ADDED = {"noisy_dev_accuracy", "dev_noise_rate"}
 """Metrics recorded since the reference was stored (selection on a noisy dev split): checked to be there, not compared."""
@@ -51,9 +53,18 @@ def _run(case: str, model: Path, glue_dir: Path, artifacts: dict[float, Path]) -
     return {k: v for k, v in metrics.items() if k not in NOT_COMPARED}
 
 
+@pytest.fixture()
+def reference_threads():
+    """The thread count the reference was stored with: CPU reductions split by thread count (and pytest -n runs one thread per worker)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(REFERENCE_THREADS)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the stored numbers are CPU numbers (a run trains on CUDA where it can)")
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_same_config_reproduces_the_stored_metrics_exactly(case, tiny_model_dir, glue_dir, artifacts):
+def test_same_config_reproduces_the_stored_metrics_exactly(case, tiny_model_dir, glue_dir, artifacts, reference_threads):
     metrics = json.loads(json.dumps(_run(case, tiny_model_dir, glue_dir, artifacts)))  # tuples -> lists, as stored
     if os.environ.get("NOISEBENCH_WRITE_REFERENCE"):
         stored = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
