@@ -15,6 +15,7 @@ import click
 
 from noisebench.errors import ConfigError, DataError, NoisebenchError, OutputError
 from noisebench.grid.executors import EXECUTORS
+from noisebench.grid.torchrun import check_options, is_lead_rank, leave_together, under_torchrun
 from noisebench.methods.ce_scl import CE_SCL
 from noisebench.outputs import check_writable_dir
 from noisebench.parameters import Parameter
@@ -68,7 +69,9 @@ def _fail(ctx: click.Context | None, message: str, exit_code: int) -> None:
     close_open_bars()
     if ctx is not None and ctx.meta.get(_DEBUG):
         traceback.print_exc()
-    click.echo(f"error: {message}", err=True)
+    if is_lead_rank():  # under torchrun every rank meets the error; rank 0 says it
+        click.echo(f"error: {message}", err=True)
+    leave_together()
     sys.exit(exit_code)
 
 
@@ -358,6 +361,8 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
 
     for init_from in sorted({c.init_from for c in configs} - {None}):
         resolve_init_from(init_from, results_dir)  # every source run is finished and saved its model, before any run starts
+    if under_torchrun():
+        check_options(jobs, executor)
     chosen, options = resolve_executor(executor, grid.executor, {"partition": partition, "gpus_per_run": gpus_per_run})
     check_installed(grid.training.report_to, option=f"{grid_file}: training.report_to")
     started = time.perf_counter()
@@ -366,11 +371,12 @@ def _train_grid(grid_file: Path, results_dir: Path, *, jobs: int, shard: str | N
         options=options, cluster=None if cluster == "auto" else cluster, report_to=tuple(dict.fromkeys([*grid.training.report_to, *report_to])), grid=grid.name,
     )
     counts = summary.counts()
-    click.echo(f"grid {grid.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" in {time.perf_counter() - started:.0f}s")
-    click.echo(f"results table: {results_table_path(results_dir)}")
-    if summary.failed:
+    if is_lead_rank():
+        click.echo(f"grid {grid.name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f" in {time.perf_counter() - started:.0f}s")
+        click.echo(f"results table: {results_table_path(results_dir)}")
         for run_id in summary.failed:
             click.echo(f"failed: {traceback_path(results_dir, run_id)}", err=True)
+    if summary.failed:
         sys.exit(1)
 
 

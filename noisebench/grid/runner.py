@@ -30,6 +30,7 @@ from noisebench.grid.claims import claim, is_claimed
 from noisebench.grid.executors import Dispatch, ExecutorOptions
 from noisebench.grid.executors import resolve as resolve_executor
 from noisebench.grid.executors.submitit import submitit_parameters  # noqa: F401 - its older import path
+from noisebench.grid.torchrun import check_options, run_grid_data_parallel, under_torchrun
 from noisebench.methods import get_method
 from noisebench.noise.families import noise_label
 from noisebench.progress import progress_bar
@@ -133,12 +134,12 @@ def execute_chunk_data_parallel(
 
     ranks = distributed.setup_from_job_environment()
     try:
-        return {c.run_id: _execute_as_rank(c, results_dir, data_dir, ranks, report_to, grid) for c in configs}
+        return {c.run_id: execute_as_rank(c, results_dir, data_dir, ranks, report_to, grid) for c in configs}
     finally:
         distributed.teardown(ranks)
 
 
-def _execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None, ranks: Ranks, report_to: tuple[str, ...], grid: str | None) -> str:
+def execute_as_rank(config: RunConfig, results_dir: Path, data_dir: Path | None, ranks: Ranks, report_to: tuple[str, ...], grid: str | None) -> str:
     """One data-parallel run, every rank in step: rank 0 claims the run and decides (busy, skipped, failed
     or train, with which noise artifact); after training, rank 0 publishes DONE, or FAILED if any rank
     failed, and every rank returns its outcome."""
@@ -214,7 +215,7 @@ def prefetch_assets(configs: Sequence[RunConfig]) -> None:
         asset_path(model)
 
 
-class _Progress:
+class Progress:
     """One bar over the grid: done / running / failed / left, with tqdm's ETA."""
 
     def __init__(self, total: int, already_done: int, running: int, enabled: bool) -> None:
@@ -259,9 +260,13 @@ def run_grid(
     ``executor:`` block (typed, or as a mapping; ``slurm`` is its older name); its ``gpus_per_run`` > 1
     (data-parallel runs) needs an executor that can (submitit; ``cluster="local"`` for this machine).
     ``report_to``: registered trackers every run also reports to (checked before any run), tagged with the ``grid``'s name.
+    Under torchrun the ranks train each run together instead (:mod:`noisebench.grid.torchrun`).
     """
     if jobs < 1:
         raise ConfigError(f"--jobs must be >= 1, got {jobs}")
+    if under_torchrun():
+        check_options(jobs, None)
+        return run_grid_data_parallel(configs, results_dir, shard=shard, data_dir=data_dir, progress=progress, report_to=report_to, grid=grid)
     chosen, chosen_options = resolve_executor(executor, options if options is not None else slurm)
     results_dir = Path(results_dir)
     check_installed(report_to)
@@ -273,7 +278,7 @@ def run_grid(
     summary = GridSummary({c.run_id: "skipped" for c in mine if c.run_id not in todo_ids})
     prefetch_assets(todo)
     prepare_artifacts(todo, results_dir, data_dir=data_dir, progress=progress)
-    bar = _Progress(len(mine), len(mine) - len(todo), chosen.concurrency(todo, chosen_options, dispatch), progress)
+    bar = Progress(len(mine), len(mine) - len(todo), chosen.concurrency(todo, chosen_options, dispatch), progress)
     try:
         outcomes = chosen.run(todo, chosen_options, replace(dispatch, report=lambda run_id, outcome: bar.update(outcome)))
     finally:
