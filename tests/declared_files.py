@@ -83,3 +83,26 @@ def write_tasks_file(folder: Path) -> Path:
         "  id: uid\n"
     )
     return path
+
+
+OBSERVED_FLIPS = {"negative": ("mixed", 0.3), "mixed": ("positive", 0.1)}
+"""The crowd's mistakes in :func:`write_observed_csv`: a negative example is called mixed 30% of the time, a mixed
+one positive 10%, a positive one never mistaken (asymmetric, class-conditional noise)."""
+
+
+def write_observed_csv(path: Path, *, per_class: int = 200, seed: int = 0) -> pd.DataFrame:
+    """``sentence, category, crowd`` rows: the 3-class CSV with a noisy ``crowd`` label beside the clean one,
+    drawn by :data:`OBSERVED_FLIPS`; and a tasks file ``tasks.yaml`` beside it declaring it as task ``crowd``."""
+    rows = write_three_class_csv(path, per_class=per_class, seed=seed)
+    rng = random.Random(seed + 1)
+    crowd = []
+    for category in rows["category"]:
+        wrong, share = OBSERVED_FLIPS.get(category, (category, 0.0))
+        crowd.append(wrong if rng.random() < share else category)
+    rows["crowd"] = crowd
+    rows.to_csv(path, index=False)
+    (path.parent / "tasks.yaml").write_text(
+        f"- {{name: crowd, files: {{train: {path.name}}}, text: sentence, label: category, noisy_label: crowd,"
+        f" label_names: [{', '.join(THREE_CLASSES)}]}}\n"
+    )
+    return rows

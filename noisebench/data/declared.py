@@ -7,7 +7,8 @@ example)::
       files: {train: mine.csv, test: mine-test.csv}   # CSV, TSV, JSONL or Parquet; dev, test optional
       text: sentence                      # column names
       text_pair: null                     # a second column for sentence-pair tasks
-      label: category
+      label: category                     # the clean (verified) label
+      noisy_label: null                   # optional: the dataset's own noisy label column (observed noise)
       label_names: [bad, neutral, good]   # optional: else a ClassLabel's names, else the sorted values
       id: null                            # optional id column; else ids are <split>-<row>
       raters: mine-raters.csv             # optional rater table (id, rater, label): annotator noise
@@ -38,7 +39,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from noisebench.data.hub import load_hub_splits
 from noisebench.data.splits import fixed_splits
-from noisebench.data.tables import read_table, require_columns
+from noisebench.data.tables import OBSERVED_COLUMN, read_table, require_columns
 from noisebench.errors import ConfigError, DataError
 from noisebench.schema import describe_error
 from noisebench.yamlfile import line_of, read_yaml
@@ -78,6 +79,7 @@ class TaskEntry(BaseModel):
     text: Text
     text_pair: Text | None = None
     label: Text
+    noisy_label: Text | None = None
     id: Text | None = None
     label_names: Annotated[tuple[Text, ...], BeforeValidator(_names), Field(min_length=2)] | None = None
     raters: Text | None = None
@@ -94,6 +96,8 @@ class TaskEntry(BaseModel):
         for key in ("config", "splits"):
             if self.files is not None and getattr(self, key) is not None:
                 raise ValueError(f"{key}: applies to hub datasets only")
+        if self.noisy_label is not None and self.noisy_label == self.label:
+            raise ValueError(f"noisy_label: names the clean label column {self.label!r}; give the column of the dataset's own noisy labels")
         if self.label_names is not None and len(set(self.label_names)) < len(self.label_names):
             raise ValueError(f"label_names: a name is listed twice: {list(self.label_names)}")
         return self
@@ -179,13 +183,18 @@ def _raw_splits(entry: TaskEntry) -> tuple[dict[str, pd.DataFrame], tuple[str, .
 def _label_ids(entry: TaskEntry, raw: Mapping[str, pd.DataFrame], found_names: tuple[str, ...] | None) -> tuple[tuple[str, ...], dict[Any, int]]:
     """The class names and a map from every raw label value (and its text) to its class id."""
     where = f"task {entry.name}"
+    label_columns = [entry.label, *([entry.noisy_label] if entry.noisy_label else [])]
     for role, frame in raw.items():
-        columns = {"text": entry.text, "label": entry.label, **({"text_pair": entry.text_pair} if entry.text_pair else {}), **({"id": entry.id} if entry.id else {})}
+        columns = {
+            "text": entry.text, "label": entry.label, **({"noisy_label": entry.noisy_label} if entry.noisy_label else {}),
+            **({"text_pair": entry.text_pair} if entry.text_pair else {}), **({"id": entry.id} if entry.id else {}),
+        }
         require_columns(frame, columns, where=f"{where}: {role} split")
-        missing = frame[entry.label].isna()
-        if missing.any():
-            raise DataError(f"{where}: {role} split row {int(np.flatnonzero(missing)[0])} has no label (column {entry.label!r})")
-    values = pd.unique(pd.concat([frame[entry.label] for frame in raw.values()], ignore_index=True))
+        for column in label_columns:
+            missing = frame[column].isna()
+            if missing.any():
+                raise DataError(f"{where}: {role} split row {int(np.flatnonzero(missing)[0])} has no label (column {column!r})")
+    values = pd.unique(pd.concat([frame[column] for frame in raw.values() for column in label_columns], ignore_index=True))
     if entry.label_names and found_names and entry.label_names != found_names and set(entry.label_names) == set(found_names):
         raise DataError(f"{where}: label_names {list(entry.label_names)} list the dataset's class names {list(found_names)} in another order")
     names = entry.label_names or found_names
@@ -195,8 +204,9 @@ def _label_ids(entry: TaskEntry, raw: Mapping[str, pd.DataFrame], found_names: t
         label_ids: dict[Any, int] = {value: k for k, value in enumerate(ordered)}
     else:
         label_ids = {}
-        for value in values:
-            label_ids[value] = _class_of(value, names, where=f"{where}: label column {entry.label!r}")
+        for column in label_columns:
+            for value in pd.unique(pd.concat([frame[column] for frame in raw.values()], ignore_index=True)):
+                label_ids[value] = _class_of(value, names, where=f"{where}: label column {column!r}")
     label_ids.update({_text(value): k for value, k in list(label_ids.items())})
     if len(set(label_ids.values())) < 2:
         raise DataError(f"{where}: the label column {entry.label!r} holds one class ({names[next(iter(label_ids.values()))]!r}); a task needs at least 2")
@@ -231,9 +241,10 @@ def _standard(entry: TaskEntry, role: str, frame: pd.DataFrame, label_ids: Mappi
         raise DataError(f"{where} row {int(np.flatnonzero(text.isna())[0])} has no text (column {entry.text!r})")
     pair = frame[entry.text_pair].fillna("").astype(str) if entry.text_pair else pd.Series("", index=frame.index)
     ids = frame[entry.id].map(_text) if entry.id else pd.Series([f"{role}-{i}" for i in range(len(frame))], index=frame.index)
+    observed = {OBSERVED_COLUMN: frame[entry.noisy_label].map(label_ids).astype(np.int64).to_numpy()} if entry.noisy_label else {}
     return pd.DataFrame({
         "id": ids.to_numpy(dtype=object), "text": text.astype(str).to_numpy(dtype=object), "text_pair": pair.to_numpy(dtype=object),
-        "label": frame[entry.label].map(label_ids).astype(np.int64).to_numpy(),
+        "label": frame[entry.label].map(label_ids).astype(np.int64).to_numpy(), **observed,
     })
 
 

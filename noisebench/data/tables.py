@@ -8,6 +8,10 @@ import pandas as pd
 
 from noisebench.errors import DataError
 
+OBSERVED_COLUMN = "observed_label"
+"""A split's column holding each example's published noisy label (class ids) beside ``label``, the clean
+one: a task declared with ``noisy_label: COLUMN`` has it (the ``observed`` noise family reads it)."""
+
 READERS = {
     ".csv": lambda path: pd.read_csv(path, keep_default_na=False, na_values=[""]),
     ".tsv": lambda path: pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], quoting=3),

@@ -138,6 +138,8 @@ class Relabelled:
     level: float
     expected_rate: float
     scores: WeakScores | None
+    source: np.ndarray | None = None
+    """The noise source's labels of these examples (a dataset's own noisy labels), where the family has one."""
 
 
 def relabel(task: TaskData, spec: NoiseSpec) -> Relabelled:
@@ -167,7 +169,16 @@ def _relabel_examples(task: TaskData, spec: NoiseSpec, frame: pd.DataFrame, seed
     level = solve_level(family, inputs, spec.level) if spec.is_target else spec.level
     noisy = family.draw(inputs, level, seed)
     labels = labels_frame(frame["id"], inputs.clean, noisy, family.extra_columns(inputs))
-    return Relabelled(labels, level, family.expected_rate(inputs, level), scores)
+    return Relabelled(labels, level, family.expected_rate(inputs, level), scores, family.source_labels(inputs))
+
+
+def source_meta(task: TaskData, made: Relabelled) -> dict[str, Any]:
+    """noise.json's ``source`` block, for a family that draws from a noise source: the full rate and transition
+    matrix of the source's labels on the same examples (what share 1 would give), beside the drawn ones."""
+    if made.source is None:
+        return {}
+    clean = made.labels["label_clean"].to_numpy()
+    return {"source": {"what": "the examples' own noisy labels, all of them (the rate at share 1)", **noise_summary(clean, made.source, task.label_names)}}
 
 
 def dev_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, Any]:
@@ -176,6 +187,7 @@ def dev_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, Any
         "params": {spec.noise_family.parameter.name: made.level},
         "expected_noise_rate": made.expected_rate,
         **noise_summary(made.labels["label_clean"].to_numpy(), made.labels["label_noisy"].to_numpy(), task.label_names),
+        **source_meta(task, made),
     }
 
 
@@ -199,6 +211,7 @@ def build_meta(task: TaskData, spec: NoiseSpec, made: Relabelled) -> dict[str, A
         "source_hash": task.source_hash,
         "expected_noise_rate": made.expected_rate,
         **noise_summary(made.labels["label_clean"].to_numpy(), made.labels["label_noisy"].to_numpy(), task.label_names),
+        **source_meta(task, made),
     }
     if spec.is_target:
         meta["target_rate"] = spec.level

@@ -10,9 +10,10 @@ import pytest
 
 from noisebench.data.declared import TASKS_FILES_ENV, DeclaredLoader, read_tasks_file, register_tasks_file
 from noisebench.data.splits import TEST_FRACTION
+from noisebench.data.tables import OBSERVED_COLUMN
 from noisebench.data.tasks import TASKS, get_task_spec, load_task, task_label_names
 from noisebench.errors import ConfigError, DataError
-from tests.declared_files import write_pair_jsonl, write_tasks_file, write_three_class_csv
+from tests.declared_files import write_observed_csv, write_pair_jsonl, write_tasks_file, write_three_class_csv
 from tests.multiclass import THREE_CLASSES
 
 SPLITS = ("pool", "weak_train", "dev", "test")
@@ -150,6 +151,10 @@ def test_a_hub_id_that_cannot_be_loaded_offline_says_what_to_do(tmp_path: Path) 
         ("- {name: t, files: {train: bad.parquet}, text: sentence, label: category}\n", r"bad.parquet: cannot read it"),
         ("- {name: t, files: {train: mine.csv}, text: sentence, label: category, label_names: [a, b, c]}\n", r"neither one of the label names"),
         ("- {name: t, files: {train: dup.csv}, text: sentence, label: category, id: key}\n", r"id 'k0' occurs twice"),
+        ("- {name: t, files: {train: mine.csv}, text: sentence, label: category, noisy_label: crowd}\n", r"no noisy_label column 'crowd'"),
+        ("- {name: t, files: {train: holes.csv}, text: sentence, label: category, noisy_label: crowd}\n", r"row 3 has no label \(column 'crowd'\)"),
+        ("- {name: t, files: {train: odd.csv}, text: sentence, label: category, noisy_label: crowd,"
+         " label_names: [negative, mixed, positive]}\n", r"label column 'crowd': value 'great' is neither"),
     ],
 )
 def test_bad_data_is_one_data_error_line(tmp_path: Path, yaml: str, match: str) -> None:
@@ -159,6 +164,8 @@ def test_bad_data_is_one_data_error_line(tmp_path: Path, yaml: str, match: str) 
     (tmp_path / "header.csv").write_text("sentence,category\n")
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     rows.assign(key=[f"k{i % 100}" for i in range(len(rows))]).to_csv(tmp_path / "dup.csv", index=False)
+    rows.assign(crowd=[None if i == 3 else c for i, c in enumerate(rows["category"])]).to_csv(tmp_path / "holes.csv", index=False)
+    rows.assign(crowd=["great" if i == 5 else c for i, c in enumerate(rows["category"])]).to_csv(tmp_path / "odd.csv", index=False)
     with pytest.raises(DataError, match=match) as info:
         _load(yaml, tmp_path)
     assert "\n" not in str(info.value)
@@ -177,6 +184,7 @@ def test_bad_data_is_one_data_error_line(tmp_path: Path, yaml: str, match: str) 
         ("name: t\n", "a non-empty list of task entries"),
         ("- {name: t, files: {train: a.csv}, text: a, label: b, label_names: [x, x]}\n", "listed twice"),
         ("- {name: t\n", "malformed YAML"),
+        ("- {name: t, files: {train: a.csv}, text: a, label: b, noisy_label: b}\n", "noisy_label: names the clean label column 'b'"),
     ],
 )
 def test_a_malformed_tasks_file_is_one_config_error_with_its_line(tmp_path: Path, yaml: str, match: str) -> None:
@@ -204,3 +212,14 @@ def test_a_tasks_file_cannot_take_a_built_in_name(tmp_path: Path, monkeypatch) -
     path.write_text("- {name: sst2, files: {train: mine.csv}, text: sentence, label: category}\n")
     with pytest.raises(ConfigError, match="task 'sst2' is already registered"):
         register_tasks_file(path)
+
+
+def test_a_noisy_label_column_is_kept_beside_the_clean_one_in_every_split(tmp_path: Path) -> None:
+    rows = write_observed_csv(tmp_path / "crowd.csv", per_class=80)
+    task = _load((tmp_path / "tasks.yaml").read_text(), tmp_path, name="crowd")
+    published = dict(zip([f"train-{i}" for i in range(len(rows))], zip(rows["category"], rows["crowd"])))
+    for split in SPLITS:
+        frame = getattr(task, split)
+        pairs = [(task.label_names[c], task.label_names[o]) for c, o in zip(frame["label"], frame[OBSERVED_COLUMN])]
+        assert pairs == [published[i] for i in frame["id"]], split  # clean stays clean (test and dev score on it)
+    assert frame[OBSERVED_COLUMN].dtype == "int64"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from noisebench.errors import ConfigError
 from noisebench.noise.families.annotator import AnnotatorFamily
 from noisebench.noise.families.base import NoiseFamily, NoiseInputs, draw_labels
+from noisebench.noise.families.observed import ObservedFamily, SameTransitionFamily
 from noisebench.noise.families.pair import PairFamily
 from noisebench.noise.families.temperature import TemperatureFamily
 from noisebench.noise.families.uniform import UniformFamily
@@ -65,6 +66,8 @@ register_family(TemperatureFamily())
 register_family(UniformFamily())
 register_family(PairFamily())
 register_family(AnnotatorFamily())
+register_family(ObservedFamily())
+register_family(SameTransitionFamily())
 # matrix families: one per transition-matrix file, registered by name (noisebench.noise.families.matrix)
 
 __all__ = ["CLEAN", "DEFAULT_FAMILY", "TARGET_RATE", "level_parameter", "noise_label", "FAMILIES", "NoiseFamily", "NoiseInputs", "draw_labels", "get_family", "is_clean", "register_family"]

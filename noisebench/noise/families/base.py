@@ -40,6 +40,8 @@ class NoiseFamily(ABC):
     search_range: ClassVar[tuple[float, float] | None] = None
     """Where a target rate is solved for (default: the parameter's bounds); the expected rate must
     rise with the level over it."""
+    control_of: ClassVar[str | None] = None
+    """The family this one is a synthetic control of (the report pairs their runs by seed), if any."""
 
     @abstractmethod
     def probabilities(self, inputs: NoiseInputs, level: float) -> np.ndarray:
@@ -68,6 +70,11 @@ class NoiseFamily(ABC):
 
     def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
         """The level whose expected rate is ``rate``, where a closed form exists (None: solve numerically)."""
+        return None
+
+    def source_labels(self, inputs: NoiseInputs) -> np.ndarray | None:
+        """``[n]``: the labels of the noise source the family draws from, where it has one (a dataset's own
+        noisy labels): noise.json records their full rate and transition matrix beside the drawn ones."""
         return None
 
     def extra_columns(self, inputs: NoiseInputs) -> dict[str, np.ndarray]:

@@ -90,21 +90,12 @@ class MatrixFamily(NoiseFamily):
 
     def probabilities(self, inputs: NoiseInputs, level: float) -> np.ndarray:
         self._check_classes(inputs)
-        mixed = (1.0 - level) * np.eye(len(self.matrix)) + level * self.matrix
-        return mixed[inputs.clean]
+        return mixed_probabilities(self.matrix, inputs.clean, level)
 
     def level_for_rate(self, inputs: NoiseInputs, rate: float) -> float | None:
         """``w = rate / mean_i(1 - M[y_i, y_i])``; a ConfigError if no w in [0, 1] reaches ``rate``."""
         self._check_classes(inputs)
-        full = float(np.mean(1.0 - self.matrix[inputs.clean, inputs.clean])) if len(inputs.clean) else 0.0
-        if rate == 0.0:
-            return 0.0
-        if full <= 0.0 or rate > full * (1.0 + 1e-12):
-            raise ConfigError(
-                f"target_rate {rate:g} is out of reach for noise family {self.name} on these examples: "
-                f"its expected rate spans [0, {full:.4f}] for weight in [0, 1]"
-            )
-        return min(rate / full, 1.0)
+        return share_for_rate(rate, float(np.mean(1.0 - self.matrix[inputs.clean, inputs.clean])) if len(inputs.clean) else 0.0, self.name, "weight")
 
     def check_classes(self, num_labels: int) -> None:
         if len(self.matrix) != num_labels:
@@ -118,6 +109,25 @@ class MatrixFamily(NoiseFamily):
 
     def __hash__(self) -> int:
         return hash((type(self), self.name))
+
+
+def mixed_probabilities(matrix: np.ndarray, clean: np.ndarray, weight: float) -> np.ndarray:
+    """``[n, K]``: row i is ``(1 - w)·e_{y_i} + w·M[y_i]``, the clean label kept with weight 1 - w."""
+    mixed = (1.0 - weight) * np.eye(len(matrix)) + weight * matrix
+    return mixed[clean]
+
+
+def share_for_rate(rate: float, full: float, family: str, parameter: str) -> float:
+    """The mixing share whose expected rate is ``rate`` when share 1 gives ``full`` (the rate is linear in
+    the share); a ConfigError naming the reachable range if ``rate`` is above ``full``."""
+    if rate == 0.0:
+        return 0.0
+    if full <= 0.0 or rate > full * (1.0 + 1e-12):
+        raise ConfigError(
+            f"target_rate {rate:g} is out of reach for noise family {family} on these examples: "
+            f"its expected rate spans [0, {full:.4f}] for {parameter} in [0, 1]"
+        )
+    return min(rate / full, 1.0)
 
 
 def register_matrix_file(path: Path | str, *, name: str | None = None) -> MatrixFamily:
@@ -139,4 +149,4 @@ def _yaml_load(text: str) -> object:
         raise ValueError(str(exc)) from exc
 
 
-__all__ = ["MatrixFamily", "check_transition_matrix", "load_transition_matrix", "register_matrix_file"]
+__all__ = ["MatrixFamily", "check_transition_matrix", "load_transition_matrix", "mixed_probabilities", "register_matrix_file", "share_for_rate"]
