@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 # CPU build of torch by default; GPU users: make TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test install quick transfer clean
+.PHONY: demo test install quick observed transfer clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,13 @@ demo: $(VENV)/.installed
 
 quick: $(VENV)/.installed
 	$(VENV)/bin/noisebench train --grid experiments/quick.yaml --results results/quick --jobs 2
+
+# Real noise that ships with a dataset (issue 22): the vader one-rater example's data, then its grid
+# (observed vs its same-T control vs temperature vs uniform at one matched rate), then its report.
+observed: $(VENV)/.installed
+	$(PY) -m noisebench.data.observed_example results/data
+	$(VENV)/bin/noisebench train --grid experiments/observed.yaml --results results/observed --jobs 2
+	$(VENV)/bin/noisebench report --results results/observed --out results/observed/report.md
 
 # Transfer (paper Table 5): the source grid saves its fine-tuned encoders, the few-shot grid starts from
 # them (by run_id) in the same results folder, then `noisebench plot` writes every figure the results support
