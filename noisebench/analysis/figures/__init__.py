@@ -7,7 +7,7 @@ axes without pixels. A ``*_figure`` function lays out one panel per setting;
 given path) are the only places that write files, every file of a figure published together; :func:`plot_all` writes every figure the results support. Noise axes are
 labelled by the family registry, series by :meth:`Method.label`. Modules by concept: ``style``
 (sizes, colours, saver, noise axis), ``panels``, ``accuracy``, ``noise``, ``training``,
-``transfer``, ``robustness`` and ``assembly`` (:func:`plot_all`). This package must not import the training code
+``transfer``, ``robustness``, ``same_rate`` and ``assembly`` (:func:`plot_all`). This package must not import the training code
 or the CLI.
 """
 
@@ -38,6 +38,7 @@ from noisebench.analysis.figures.noise import (  # noqa: E402
 )
 from noisebench.analysis.figures.panels import panels  # noqa: E402
 from noisebench.analysis.figures.robustness import draw_robustness, label_gains, robustness_figure  # noqa: E402
+from noisebench.analysis.figures.same_rate import draw_same_rate, same_rate_figure  # noqa: E402
 from noisebench.analysis.figures.style import (  # noqa: E402
     BASELINE_COLOR,
     COLORS,
@@ -59,7 +60,7 @@ __all__ = [
     "BASELINE_COLOR", "COLORS", "DPI", "FIGURE_FORMATS", "MAX_COLS", "MIN_RUNS_FOR_BAND", "PANEL_NOISE_KEYS", "PANEL_SIZE",
     "SUMMARY_STATISTICS", "TRANSITION_ANNOTATED_SHARES", "TRANSITION_MAX_SIDE_IN", "X_MODES",
     "accuracy_figure", "difference_figure", "draw_accuracy", "draw_difference", "draw_memorisation",
-    "draw_method_summary", "draw_noise_rates", "figure_format", "draw_robustness", "draw_transfer", "draw_transition", "draw_tsne",
+    "draw_method_summary", "draw_noise_rates", "draw_same_rate", "figure_format", "draw_robustness", "draw_transfer", "draw_transition", "draw_tsne",
     "label_gains", "memorisation_figure", "method_summary_figure", "noise_rate_figure", "panels",
-    "plot_accuracy_vs_noise", "plot_all", "robustness_figure", "save_figure", "save_figure_as", "transfer_figure", "transition_figure", "tsne_figure", "write_transfer_figures",
+    "plot_accuracy_vs_noise", "plot_all", "robustness_figure", "same_rate_figure", "save_figure", "save_figure_as", "transfer_figure", "transition_figure", "tsne_figure", "write_transfer_figures",
 ]

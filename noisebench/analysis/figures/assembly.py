@@ -15,6 +15,7 @@ from noisebench.analysis import prepare
 from noisebench.analysis.figures.accuracy import accuracy_figure, difference_figure, method_summary_figure
 from noisebench.analysis.figures.noise import noise_rate_figure, transition_figure
 from noisebench.analysis.figures.robustness import robustness_figure
+from noisebench.analysis.figures.same_rate import same_rate_figure
 from noisebench.analysis.figures.style import (
     _fmt_n,
     _panel_title,
@@ -28,6 +29,7 @@ from noisebench.analysis.keys import (
     SETTING_KEYS,
     with_setting_keys,
 )
+from noisebench.analysis.stats import same_rate_levels
 from noisebench.analysis.values import is_missing
 from noisebench.methods import BASELINE
 from noisebench.noise.families import is_clean
@@ -104,6 +106,8 @@ def _figure_jobs(table: pd.DataFrame, history: pd.DataFrame, results_dir: Path) 
     else:
         log.info("plot_all: skipped difference_vs_noise and method_summary: only method(s) %s",
                  ", ".join(map(str, table["method"].unique())))
+    if not same_rate_levels(table).empty:  # no log otherwise: a grid with one family per rate never asks for it
+        jobs.append(("same_rate_families", lambda: same_rate_figure(table)))
     if draws.empty:
         log.info("plot_all: skipped realised-noise accuracy, noise rates, transition matrices and memorisation: "
                  "no noisy runs with a realised noise rate")
@@ -156,7 +160,9 @@ def plot_all(table: pd.DataFrame, history: pd.DataFrame | None, results_dir: Pat
     ``accuracy_vs_realised_noise`` (levels at their mean realised noise rate; when the table has
     noisy runs with a realised rate), ``difference_vs_noise``, ``method_summary`` (every method
     against the baseline over all cells, :func:`method_summary_figure`), ``robustness_vs_noise`` (Δ vs level
-    against the clean Δ, :func:`robustness_figure`; when the table has clean and noisy runs), ``noise_rate_vs_<parameter>`` per
+    against the clean Δ, :func:`robustness_figure`; when the table has clean and noisy runs), ``same_rate_families``
+    (each method's accuracy under every noise family at one target rate, :func:`same_rate_figure`; when at least
+    two families ran at one target-rate level of a task), ``noise_rate_vs_<parameter>`` per
     family (``noise_rate_vs_target_rate_<family>`` for target rates),
     ``transition_<task>_N<N>_<level>`` (one run's N labels at each family's and level parameter's
     highest level), ``memorisation_<level>`` (``<level>_<family>`` in both where families share the

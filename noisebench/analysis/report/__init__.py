@@ -22,6 +22,7 @@ from noisebench.analysis.report.claims import _claims_section, claim_evidence
 from noisebench.analysis.report.comparison import _paper_section, paper_verdict
 from noisebench.analysis.report.formatting import ALPHA, PAPER_ENCODER
 from noisebench.analysis.report.robustness import _robustness_section
+from noisebench.analysis.report.same_rate import FIGURE_STEM, _same_rate_section
 from noisebench.analysis.report.sections import (
     _comparison_section,
     _cost_section,
@@ -32,7 +33,7 @@ from noisebench.analysis.report.sections import (
 )
 from noisebench.analysis.report.selection import _selection_section
 from noisebench.analysis.report.writers import REPORT_WRITERS, report_writer
-from noisebench.analysis.stats import robustness_gains, selection_effects
+from noisebench.analysis.stats import control_gaps, robustness_gains, same_rate_comparison, selection_effects
 from noisebench.io import write_bytes_atomic
 from noisebench.methods import BASELINE
 from noisebench.selection import DEFAULT_SELECTION
@@ -79,7 +80,10 @@ def report_blocks(
 
     Sections: set-up (models, tasks, N, seeds, epochs, lr, batch size, software versions from the
     runs' ``metrics.json``), "More robust, or just better?" (each treatment's robustness gain over the
-    baseline per noise level: :func:`~noisebench.analysis.stats.robustness_gains`), the paper's claims
+    baseline per noise level: :func:`~noisebench.analysis.stats.robustness_gains`), "Same rate, different
+    noise" (the noise families that ran at one target rate side by side, and each family against its
+    synthetic control paired by seed: :mod:`~noisebench.analysis.report.same_rate`; only when the results
+    have such families), the paper's claims
     against our cells (:func:`~noisebench.analysis.report.claims.claim_evidence`), what noise costs
     each method (clean − noisy, paired with the clean anchor: :func:`~noisebench.analysis.prepare.noise_costs`), every method against the baseline: the
     method-level summary over cells (:func:`~noisebench.analysis.prepare.method_summaries`) and the
@@ -118,6 +122,11 @@ def report_blocks(
                   f"({BASELINE})?  Every method is compared with {BASELINE} on runs that share their seeds.")]
     blocks += _setup_section(table, results_dir, dropped)
     blocks += _robustness_section(gains)
+    same_rate = _same_rate_section(same_rate_comparison(table, comparisons=diffs, gains=gains), control_gaps(table),
+                                   figure_paths)
+    if same_rate:  # the section shows its figure; the figures section does not repeat it
+        figure_paths = [p for p in figure_paths if p.stem != FIGURE_STEM]
+    blocks += same_rate
     blocks += _claims_section(claim_evidence(table, diffs, gains))
     blocks += _selection_section(selection_effects(table), DEFAULT_SELECTION)
     blocks += _cost_section(costs, table)

@@ -25,6 +25,8 @@ from noisebench.analysis.report.formatting import (
     _variant,
     _variant_keys,
 )
+from noisebench.analysis.report.same_rate import FIGURE_CAPTION as SAME_RATE_CAPTION
+from noisebench.analysis.report.same_rate import FIGURE_STEM as SAME_RATE_FIGURE
 from noisebench.analysis.stats import MIN_PAIRS_WILCOXON, format_p, seed_summary, top_k_by_dev
 from noisebench.analysis.values import is_missing
 from noisebench.methods import BASELINE
@@ -271,6 +273,7 @@ _CAPTIONS = (
                             "dashed: the clean Δ on the same seeds; filled: gain over the clean Δ Holm p<0.05"),
     ("method_summary", "Every method against the baseline over all cells: mean paired difference and probability of "
                        "improvement (95% stratified bootstrap CI)"),
+    (SAME_RATE_FIGURE, SAME_RATE_CAPTION),
     ("noise_rate_vs", "Realised noise rate vs noise level (mean, min–max over noise draws)"),
     ("transition", "Clean → noisy label transitions of one run"),
     ("memorisation", "Memorisation of wrong labels during training"),

@@ -10,6 +10,10 @@ variant of that setting. A baseline run and a treatment run form a *pair* when t
 initialisation and data order. Pairing removes the seed-to-seed variance both methods share, so
 every test here is a test on the per-seed differences ``treatment - baseline``.
 
+:func:`control_gaps` pairs the runs of a noise family with those of its synthetic control (the family
+whose registry entry names it in ``control_of``) by seed triple in the same way;
+:func:`same_rate_comparison` lays the families that ran at one target rate side by side.
+
 Runs without a partner are never dropped silently: they are listed in :class:`PairedCell` and
 counted in :func:`compare_methods`.
 
@@ -43,6 +47,16 @@ from noisebench.analysis.stats.cells import (
     paired_cells,
 )
 from noisebench.analysis.stats.compare import ANCHOR_KEYS, compare_methods, noise_cost
+from noisebench.analysis.stats.controls import (
+    CONTROL_GAP_COLUMNS,
+    MATCH_KEYS,
+    SAME_RATE_COLUMNS,
+    control_gaps,
+    control_of,
+    family_order,
+    same_rate_comparison,
+    same_rate_levels,
+)
 from noisebench.analysis.stats.paired import (
     CONSTANT_DIFF_ATOL,
     MAX_EXACT_SIGNFLIP_PAIRS,
@@ -56,6 +70,14 @@ from noisebench.analysis.stats.selection import SELECTION_EFFECT_COLUMNS, select
 from noisebench.analysis.stats.summaries import format_p, seed_summary, top_k_by_dev
 
 __all__ = [
+    "CONTROL_GAP_COLUMNS",
+    "MATCH_KEYS",
+    "SAME_RATE_COLUMNS",
+    "control_gaps",
+    "control_of",
+    "family_order",
+    "same_rate_comparison",
+    "same_rate_levels",
     "SELECTION_EFFECT_COLUMNS",
     "selection_effects",
     "BASE_KEYS",
