@@ -51,3 +51,9 @@ def test_observed_noise_its_control_and_synthetic_families_run_side_by_side(tiny
     # best_noisy_dev selects on the dev split's own crowd labels under observed noise: its noise rate is recorded
     observed_noisy_dev = table[(table["noise_family"] == "observed") & (table["selection"] == "best_noisy_dev")]
     assert len(observed_noisy_dev) == 4 and observed_noisy_dev["dev_noise_rate"].between(0.0, 0.3).all()
+
+    # the figure puts the families side by side at the matched rate (the report's section: tests/analysis/test_same_rate.py)
+    figures = tmp_path / "figures"
+    plotted = run_cli("plot", "--results", results, "--out", figures, home=home, offline=True)
+    assert plotted.returncode == 0, plotted.stderr[-3000:]
+    assert (figures / "same_rate_families.png").stat().st_size > 10_000

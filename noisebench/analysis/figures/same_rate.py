@@ -157,11 +157,13 @@ def same_rate_figure(table: pd.DataFrame, *, confidence: float = 0.95) -> Figure
     summary = prepare.cell_summary(table, confidence=confidence)
     width = max(PANEL_SIZE[0], _CATEGORY_WIDTH_IN * (max(len(f) for f in levels["noise_families"]) + 1) + 1.4)
     fig, axes = _grid(len(levels), (width, PANEL_SIZE[1] + 0.6))
+    varying = [k for k in TRAINING_KEYS if k in levels.columns and levels[k].astype(str).nunique() > 1]  # e.g. the selection rule
     for ax, level in zip(axes, levels.to_dict("records")):
         rows = _level_rows(summary, level)
         draw_same_rate(rows, rates=_rates(table, rows) or None, ax=ax)
         symbol = prepare.level_symbol(level["noise_families"][0], level["noise_param"])
-        ax.set_title(f"{_panel_title(level)} · {symbol} = {float(level['noise_level']):g}\n"
+        setting = "".join(f" · {k.replace('_', ' ')} {level[k]}" for k in varying)
+        ax.set_title(f"{_panel_title(level)} · {symbol} = {float(level['noise_level']):g}{setting}\n"
                      f"{_count_text(rows['n'])}; bars: {confidence:.0%} t-interval from {MIN_RUNS_FOR_BAND} runs",
                      fontsize=9)
     return fig
