@@ -50,6 +50,11 @@ def method_label(method: str, params: Mapping[str, Any]) -> str:
     return spec.label(values)
 
 
+def noise_setup_text(row: Mapping[str, Any]) -> str:
+    """A run's noise set-up (weak fit, weak model, its options, ...: the set keys of NOISE_SETUP_KEYS), comma-joined."""
+    return ", ".join(str(row[k]) for k in NOISE_SETUP_KEYS if not is_missing(row.get(k)))
+
+
 def noise_label(family: Any, noise_param: Any, level: Any) -> str:
     """The registry's :func:`~noisebench.noise.families.noise_label`: ``clean``, ``temperature T=0.9``,
     ``temperature ρ=0.2``; a family this process does not know as ``<family> <noise_param>=<level>``.

@@ -194,7 +194,8 @@ def _label_ids(entry: TaskEntry, raw: Mapping[str, pd.DataFrame], found_names: t
             missing = frame[column].isna()
             if missing.any():
                 raise DataError(f"{where}: {role} split row {int(np.flatnonzero(missing)[0])} has no label (column {column!r})")
-    values = pd.unique(pd.concat([frame[column] for frame in raw.values() for column in label_columns], ignore_index=True))
+    column_values = {column: pd.unique(pd.concat([frame[column] for frame in raw.values()], ignore_index=True)) for column in label_columns}
+    values = pd.unique(np.concatenate(list(column_values.values())))
     if entry.label_names and found_names and entry.label_names != found_names and set(entry.label_names) == set(found_names):
         raise DataError(f"{where}: label_names {list(entry.label_names)} list the dataset's class names {list(found_names)} in another order")
     names = entry.label_names or found_names
@@ -204,8 +205,8 @@ def _label_ids(entry: TaskEntry, raw: Mapping[str, pd.DataFrame], found_names: t
         label_ids: dict[Any, int] = {value: k for k, value in enumerate(ordered)}
     else:
         label_ids = {}
-        for column in label_columns:
-            for value in pd.unique(pd.concat([frame[column] for frame in raw.values()], ignore_index=True)):
+        for column, column_uniques in column_values.items():
+            for value in column_uniques:
                 label_ids[value] = _class_of(value, names, where=f"{where}: label column {column!r}")
     label_ids.update({_text(value): k for value, k in list(label_ids.items())})
     if len(set(label_ids.values())) < 2:

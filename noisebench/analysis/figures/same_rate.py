@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from noisebench.analysis import prepare
 from noisebench.analysis.figures.panels import _count_text
 from noisebench.analysis.figures.style import MIN_RUNS_FOR_BAND, PANEL_SIZE, _axes, _colors, _grid, _panel_title
-from noisebench.analysis.keys import NOISE_SETUP_KEYS, PANEL_KEYS, TRAINING_KEYS
+from noisebench.analysis.keys import PANEL_KEYS, TRAINING_KEYS
 from noisebench.analysis.stats import family_order, same_rate_levels
 from noisebench.analysis.values import is_missing
 from noisebench.noise.families import is_clean
@@ -28,20 +28,16 @@ _CHAR_WIDTH_IN = 0.08
 _CATEGORY_WIDTH_IN = 1.5
 
 
-def _setup_text(row: Mapping[str, Any]) -> str:
-    return ", ".join(str(row[k]) for k in NOISE_SETUP_KEYS if not is_missing(row.get(k)))
-
-
 def _category(row: Mapping[str, Any]) -> tuple[Any, str]:
     """A row's x position key: (None, "") for the clean anchor, else (noise family, set-up text)."""
-    return (None, "") if is_clean(row["noise_family"]) else (row["noise_family"], _setup_text(row))
+    return (None, "") if is_clean(row["noise_family"]) else (row["noise_family"], prepare.noise_setup_text(row))
 
 
 def _categories(summary: pd.DataFrame) -> list[tuple[Any, str]]:
     """(noise family, set-up text) of each x position: the clean anchor, then the families in :func:`family_order`."""
     clean = summary["noise_family"].map(is_clean)
     noisy = summary[~clean]
-    setups = {f: sorted({_setup_text(r) for r in rows.to_dict("records")}) for f, rows in noisy.groupby("noise_family")}
+    setups = {f: sorted({prepare.noise_setup_text(r) for r in rows.to_dict("records")}) for f, rows in noisy.groupby("noise_family")}
     out: list[tuple[Any, str]] = [(None, "")] if clean.any() else []
     return out + [(f, setup) for f in family_order(setups) for setup in setups[f]]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from noisebench.analysis import prepare
-from noisebench.analysis.keys import NOISE_SETUP_KEYS, TRAINING_KEYS
+from noisebench.analysis.keys import TRAINING_KEYS
 from noisebench.analysis.report.blocks import Block, Estimate, Figure, Heading, Paragraph, bullets, table_block
 from noisebench.analysis.report.formatting import ALPHA, _delta_ci, _n, _pct, _select
 from noisebench.analysis.stats import MATCH_KEYS, format_p
@@ -53,15 +53,11 @@ def _level_heading(level: Mapping[str, Any]) -> Heading:
     return Heading(4, " · ".join(parts))
 
 
-def _setup_text(row: Mapping[str, Any]) -> str:
-    return ", ".join(str(row[k]) for k in NOISE_SETUP_KEYS if not is_missing(row.get(k)))
-
-
 def _noise_text(row: Mapping[str, Any], several_setups: set[Any]) -> str:
     """``clean``, the family, or the family with its noise set-up where the family has several at the level."""
     if row["clean"]:
         return "clean"
-    setup = _setup_text(row)
+    setup = prepare.noise_setup_text(row)
     return f"{row['noise_family']} ({setup})" if setup and row["noise_family"] in several_setups else str(row["noise_family"])
 
 
@@ -69,7 +65,7 @@ def _comparison_table(rows: pd.DataFrame) -> Block:
     """Per family (clean first) and method: runs, mean accuracy, Δ vs the baseline, robustness gain."""
     setups: dict[Any, set[str]] = {}
     for r in rows.to_dict("records"):
-        setups.setdefault(r["noise_family"], set()).add(_setup_text(r))
+        setups.setdefault(r["noise_family"], set()).add(prepare.noise_setup_text(r))
     several = {f for f, texts in setups.items() if len(texts) > 1}
     body = []
     for r in rows.to_dict("records"):
